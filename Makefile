@@ -1,0 +1,47 @@
+# guatu: two commands for a newcomer — `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: demo test lint format install bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv
+
+$(BIN)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(BIN)/.synced node_modules/.installed
+
+demo: install
+	$(BIN)/guatu migrate --noinput
+	$(BIN)/guatu compilemessages --ignore=.venv --ignore=node_modules --ignore=.tools -v 0
+	$(BIN)/guatu demo --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/guatu compilemessages --ignore=.venv --ignore=node_modules --ignore=.tools -v 0
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/guatu makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) $(TOOLS) node_modules var

@@ -1,0 +1,163 @@
+"""restrict(): the one place that decides what a user may see and do.
+
+Pages, API, exports, counts and dashboards all start from `restrict(queryset, user, action)`.
+Actions: view, add, change, delete, export, import.
+"""
+
+from collections.abc import Callable
+
+from django.db.models import Model, Q, QuerySet
+
+from guatu.accounts.models import BUSINESS_ROLES, Role
+
+READ_ACTIONS = frozenset({"view", "export"})
+ACTIONS = frozenset({"view", "add", "change", "delete", "export", "import"})
+
+ALL = Q()
+NONE = Q(pk__in=[])
+
+Policy = Callable[[object, str], Q]
+_POLICIES: dict[str, Policy] = {}
+
+
+def policy(label: str):
+    def register(func: Policy) -> Policy:
+        _POLICIES[label] = func
+        return func
+
+    return register
+
+
+def _active(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def restrict(queryset: QuerySet | type[Model], user, action: str = "view") -> QuerySet:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    qs = queryset.objects.all() if isinstance(queryset, type) else queryset
+    if not _active(user):
+        return qs.none()
+    rule = _POLICIES.get(qs.model._meta.label)
+    if rule is None:
+        return qs.none()
+    q = rule(user, action)
+    return qs.filter(q) if q is not NONE else qs.none()
+
+
+def can(user, action: str, model: type[Model]) -> bool:
+    """May the user do `action` on some rows of this model (e.g. show the "new" button)?"""
+    if not _active(user):
+        return False
+    rule = _POLICIES.get(model._meta.label)
+    return rule is not None and rule(user, action) is not NONE
+
+
+def region_q(user, prefix: str = "region") -> Q:
+    # A county user sees its own division; regions are a two-level tree (city → county).
+    return Q(**{f"{prefix}": user.region_id}) | Q(**{f"{prefix}__parent": user.region_id})
+
+
+@policy("projects.Project")
+def _project(user, action: str) -> Q:
+    role = user.role
+    if role == Role.CITY_ADMIN:
+        return ALL
+    if role == Role.LEADER:
+        return ALL if action in READ_ACTIONS else NONE
+    if role == Role.COUNTY:
+        if not user.region_id or action == "delete":
+            return NONE
+        return region_q(user)
+    if role == Role.DEPARTMENT:
+        if not user.unit_id or action not in READ_ACTIONS:
+            return NONE
+        return Q(departments=user.unit_id)
+    if role == Role.ENTERPRISE:
+        if not user.unit_id or action not in READ_ACTIONS | {"change"}:
+            return NONE
+        return Q(enterprise=user.unit_id)
+    if role == Role.STEWARD:
+        if action not in READ_ACTIONS | {"change"}:
+            return NONE
+        return Q(steward=user.pk)
+    return NONE
+
+
+@policy("projects.StageChange")
+def _stage_change(user, action: str) -> Q:
+    if action not in READ_ACTIONS:
+        return NONE
+    return _nested(user, "project", "projects.Project")
+
+
+def _nested(user, prefix: str, label: str) -> Q:
+    from django.apps import apps
+
+    model = apps.get_model(label)
+    q = _POLICIES[label](user, "view")
+    if q is NONE:
+        return NONE
+    if q is ALL:
+        return ALL
+    return Q(**{f"{prefix}__in": model.objects.filter(q).values("pk")})
+
+
+def _reference(user, action: str) -> Q:
+    """Regions, units and chains: every business role reads them; the project office edits them."""
+    if user.role not in BUSINESS_ROLES:
+        return NONE
+    if action in READ_ACTIONS:
+        return ALL
+    return ALL if user.role == Role.CITY_ADMIN else NONE
+
+
+for _label in ("org.Region", "org.Unit", "org.Chain", "projects.Stage"):
+    policy(_label)(_reference)
+
+
+@policy("core.ChangeRecord")
+def _change_record(user, action: str) -> Q:
+    if action not in READ_ACTIONS:
+        return NONE  # the log is append-only for everyone
+    if user.role == Role.AUDITOR:
+        return ALL
+    if user.role not in BUSINESS_ROLES:
+        return NONE
+    # Business users see the history of the projects they can see, nothing else.
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
+    from guatu.projects.models import Project
+
+    q = _POLICIES["projects.Project"](user, "view")
+    if q is NONE:
+        return NONE
+    scope = Q(content_type=ContentType.objects.get_for_model(Project))
+    if q is not ALL:
+        # object_id is text so that it can name any model's key.
+        ids = Project.objects.filter(q).annotate(pk_text=Cast("pk", CharField())).values("pk_text")
+        scope &= Q(object_id__in=ids)
+    return scope
+
+
+@policy("core.ImportJob")
+def _import_job(user, action: str) -> Q:
+    if user.role not in {Role.CITY_ADMIN, Role.COUNTY}:
+        return NONE
+    if action == "delete":
+        return NONE
+    return Q(created_by=user.pk)
+
+
+@policy("accounts.User")
+def _user(user, action: str) -> Q:
+    # 三员分立: the system administrator manages accounts; nobody else does.
+    if user.role == Role.SYSADMIN:
+        return ALL
+    if action in READ_ACTIONS and user.role == Role.SECADMIN:
+        return ALL
+    if action in READ_ACTIONS and user.role in BUSINESS_ROLES:
+        return Q(pk=user.pk) | Q(role=Role.STEWARD)
+    return NONE

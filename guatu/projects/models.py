@@ -1,0 +1,173 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from guatu.core.models import TrackedModel
+
+
+class Stage(models.Model):
+    """A lifecycle stage (谋划 … 达产达效). Rows, not code: seeded by a migration."""
+
+    code = models.CharField(_("代码"), max_length=30, unique=True)
+    name = models.CharField(_("名称"), max_length=20)
+    order = models.PositiveSmallIntegerField(_("顺序"), unique=True)
+    is_closed = models.BooleanField(_("已结束"), default=False)
+    color = models.CharField(_("颜色"), max_length=20, default="secondary")
+
+    class Meta:
+        ordering = ["order"]
+        verbose_name = _("阶段")
+        verbose_name_plural = _("阶段")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProjectKind(models.TextChoices):
+    INDUSTRY = "industry", _("产业")
+    INFRASTRUCTURE = "infrastructure", _("基础设施")
+    LIVELIHOOD = "livelihood", _("民生")
+
+
+class BuildType(models.TextChoices):
+    NEW = "new", _("新建")
+    CONTINUING = "continuing", _("续建")
+
+
+class GateStatus(models.TextChoices):
+    PENDING = "pending", _("待审")
+    PASSED = "passed", _("通过")
+    FAILED = "failed", _("未通过")
+
+
+class Project(TrackedModel):
+    code = models.CharField(_("投资项目代码"), max_length=24, unique=True)
+    name = models.CharField(_("项目名称"), max_length=200)
+    enterprise = models.ForeignKey(
+        "org.Unit", models.PROTECT, related_name="projects", verbose_name=_("项目单位")
+    )
+    region = models.ForeignKey(
+        "org.Region", models.PROTECT, related_name="projects", verbose_name=_("所在地区")
+    )
+    chain = models.ForeignKey(
+        "org.Chain", models.PROTECT, null=True, blank=True, related_name="projects", verbose_name=_("产业链")
+    )
+    kind = models.CharField(_("项目类型"), max_length=20, choices=ProjectKind.choices)
+    build_type = models.CharField(
+        _("建设性质"), max_length=12, choices=BuildType.choices, default=BuildType.NEW
+    )
+    total_investment = models.DecimalField(_("总投资(万元)"), max_digits=14, decimal_places=2)
+    annual_planned_investment = models.DecimalField(
+        _("年度计划投资(万元)"), max_digits=14, decimal_places=2, default=0
+    )
+    planned_start = models.DateField(_("计划开工日期"), null=True, blank=True)
+    planned_completion = models.DateField(_("计划竣工日期"), null=True, blank=True)
+    stage = models.ForeignKey(Stage, models.PROTECT, related_name="projects", verbose_name=_("阶段"))
+    steward = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="stewarded_projects",
+        verbose_name=_("项目管家"),
+    )
+    lead_leader = models.CharField(_("牵头领导"), max_length=50, blank=True)
+    departments = models.ManyToManyField(
+        "org.Unit", blank=True, related_name="involved_projects", verbose_name=_("相关部门")
+    )
+    latitude = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    # 谋划 gates: 严把产能关、环境关、安全关; 严控"两高""六小".
+    capacity_gate = models.CharField(
+        _("产能关"), max_length=8, choices=GateStatus.choices, default=GateStatus.PENDING
+    )
+    environment_gate = models.CharField(
+        _("环境关"), max_length=8, choices=GateStatus.choices, default=GateStatus.PENDING
+    )
+    safety_gate = models.CharField(
+        _("安全关"), max_length=8, choices=GateStatus.choices, default=GateStatus.PENDING
+    )
+    is_two_high = models.BooleanField(_("两高项目"), default=False)
+    two_high_approval = models.CharField(_("两高项目审批文件"), max_length=200, blank=True)
+    is_six_small = models.BooleanField(_("六小项目"), default=False)
+    description = models.TextField(_("建设内容"), blank=True)
+    is_demo = models.BooleanField(_("演示数据"), default=False)
+    version = models.PositiveIntegerField(_("版本"), default=1)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("项目")
+        verbose_name_plural = _("项目")
+        indexes = [
+            models.Index(fields=["region", "stage"]),
+            models.Index(fields=["stage", "id"]),
+            models.Index(fields=["chain"]),
+            models.Index(fields=["kind"]),
+            models.Index(fields=["total_investment"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("projects:project_detail", args=[self.pk])
+
+    GATE_FIELDS = ("capacity_gate", "environment_gate", "safety_gate")
+
+    def clean(self) -> None:
+        """Checks that hold for a project however it is written (form, API, import, command)."""
+        from guatu.projects.codes import code_errors
+
+        errors: dict[str, list[str]] = {}
+        if self.code and (messages := code_errors(self.code)):
+            errors["code"] = messages
+        for field in ("total_investment", "annual_planned_investment"):
+            value = getattr(self, field)
+            if value is not None and value < 0:
+                errors.setdefault(field, []).append(_("投资额不能为负数"))
+        if (
+            self.total_investment is not None
+            and self.annual_planned_investment is not None
+            and self.annual_planned_investment > self.total_investment
+        ):
+            errors.setdefault("annual_planned_investment", []).append(_("年度计划投资不能大于总投资"))
+        if self.planned_start and self.planned_completion and self.planned_completion < self.planned_start:
+            errors.setdefault("planned_completion", []).append(_("计划竣工日期不能早于计划开工日期"))
+        if (self.latitude is None) != (self.longitude is None):
+            errors.setdefault("latitude", []).append(_("经度和纬度须同时填写"))
+        elif self.latitude is not None and self.region_id:
+            from guatu.org.selectors import city_bbox
+
+            box = city_bbox()
+            if box and not (
+                box[0] <= float(self.latitude) <= box[1] and box[2] <= float(self.longitude) <= box[3]
+            ):
+                errors.setdefault("latitude", []).append(
+                    _("坐标 (%(lat)s, %(lon)s) 不在本市范围内")
+                    % {"lat": self.latitude, "lon": self.longitude}
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class StageChange(models.Model):
+    project = models.ForeignKey(Project, models.CASCADE, related_name="stage_changes", verbose_name=_("项目"))
+    from_stage = models.ForeignKey(Stage, models.PROTECT, related_name="+", verbose_name=_("原阶段"))
+    to_stage = models.ForeignKey(Stage, models.PROTECT, related_name="+", verbose_name=_("新阶段"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+", verbose_name=_("操作人")
+    )
+    at = models.DateTimeField(_("时间"), auto_now_add=True)
+    note = models.TextField(_("说明"), blank=True)
+    is_override = models.BooleanField(_("越级调整"), default=False)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("阶段变更")
+        verbose_name_plural = _("阶段变更")
+
+    def __str__(self) -> str:
+        return f"{self.project}: {self.from_stage} → {self.to_stage}"

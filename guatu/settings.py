@@ -1,0 +1,215 @@
+"""guatu settings: one module, configured by GUATU_* environment variables."""
+
+import os
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("GUATU_VAR_DIR", BASE_DIR / "var"))
+NODE_MODULES = Path(os.environ.get("GUATU_NODE_MODULES", BASE_DIR / "node_modules"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+TESTING = "pytest" in sys.modules or os.environ.get("GUATU_TESTING") == "1"
+DEBUG = env_bool("GUATU_DEBUG", False)
+SECRET_KEY = os.environ.get("GUATU_SECRET_KEY", "guatu-insecure-development-key-change-me-in-production")
+ALLOWED_HOSTS = env_list("GUATU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("GUATU_CSRF_TRUSTED_ORIGINS", "")
+
+# The city this deployment serves (GB/T 2260 code).
+CITY_CODE = os.environ.get("GUATU_CITY_CODE", "211300")
+IMPORT_MAX_BYTES = int(os.environ.get("GUATU_IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
+# Imports with more rows than this run as a background job with a progress bar.
+IMPORT_BACKGROUND_ROWS = int(os.environ.get("GUATU_IMPORT_BACKGROUND_ROWS", "200"))
+DEMO_PASSWORD = os.environ.get("GUATU_DEMO_PASSWORD", "guatu-demo-2022")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_filters",
+    "django_htmx",
+    "django_tables2",
+    "django_tasks",
+    "django_tasks_db",
+    "axes",
+    "guatu.core",
+    "guatu.accounts",
+    "guatu.org",
+    "guatu.projects",
+    "guatu.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "guatu.core.middleware.RequestIdMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "guatu.urls"
+WSGI_APPLICATION = "guatu.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "guatu" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    }
+]
+
+
+def _database(url: str) -> dict:
+    config = dj_database_url.parse(url, conn_max_age=0 if TESTING else 60, conn_health_checks=True)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers go on while one writer writes; IMMEDIATE takes the write lock at BEGIN,
+        # so two writers queue instead of failing with "database is locked" mid-transaction.
+        config["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+        config.pop("CONN_HEALTH_CHECKS", None)
+        config["CONN_MAX_AGE"] = 0
+    return config
+
+
+_default_url = f"sqlite:///{VAR_DIR / 'guatu.sqlite3'}"
+_database_url = os.environ.get("GUATU_DATABASE_URL", _default_url)
+if TESTING and os.environ.get("GUATU_TEST_DATABASE_URL"):
+    _database_url = os.environ["GUATU_TEST_DATABASE_URL"]
+DATABASES = {"default": _database(_database_url)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "projects:project_list"
+LOGOUT_REDIRECT_URL = "login"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if TESTING:
+    # Argon2 is deliberately slow; tests hash hundreds of passwords.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.5  # hours: 30 minutes
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]  # 等保: lock the account, whatever address the attempts come from
+AXES_ENABLED = not TESTING or env_bool("GUATU_AXES_IN_TESTS", False)
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "guatu" / "locale"]
+TIME_ZONE = os.environ.get("GUATU_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+# Front-end packages are installed by npm (package-lock.json) and served from node_modules;
+# none are committed.
+STATICFILES_DIRS = [
+    BASE_DIR / "guatu" / "static",
+    ("vendor/tabler", NODE_MODULES / "@tabler" / "core" / "dist"),
+    ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or TESTING
+        else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "/media/"
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["guatu.core.api.RestrictedPermission"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "guatu.core.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "guatu API",
+    "DESCRIPTION": "重点项目建设调度平台 (挂图作战) API",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
+        if TESTING or env_bool("GUATU_TASKS_IMMEDIATE", False)
+        else "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+
+SESSION_COOKIE_AGE = int(os.environ.get("GUATU_SESSION_IDLE_SECONDS", str(10 * 60)))
+SESSION_SAVE_EVERY_REQUEST = True  # idle timeout: every request renews the session
+
+EMAIL_BACKEND = os.environ.get("GUATU_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("GUATU_LOG_LEVEL", "WARNING")},
+}
+
+APP_NAME = _("挂图作战")
