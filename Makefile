@@ -9,7 +9,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test lint format install bench clean
+.PHONY: demo test lint format install messages clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -27,11 +27,9 @@ install: $(BIN)/.synced node_modules/.installed
 
 demo: install
 	$(BIN)/guatu migrate --noinput
-	$(BIN)/guatu compilemessages --ignore=.venv --ignore=node_modules --ignore=.tools -v 0
 	$(BIN)/guatu demo --host $(HOST) --port $(PORT)
 
 test: install
-	$(BIN)/guatu compilemessages --ignore=.venv --ignore=node_modules --ignore=.tools -v 0
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
@@ -42,6 +40,11 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Translations: the compiled .mo is committed, so a fresh machine needs no gettext tools.
+messages: install
+	cd guatu && ../$(BIN)/guatu makemessages -l en --no-obsolete --ignore=static -v 0
+	cd guatu && ../$(BIN)/guatu compilemessages -l en -v 0
 
 clean:
 	rm -rf $(VENV) $(TOOLS) node_modules var

@@ -139,3 +139,50 @@ def verify_chain(batch_size: int = 2000) -> Iterator[tuple[int, str]]:
         if compute_hash(record) != record.hash:
             yield record.pk, "hash"
         prev = record.hash
+
+
+HIDDEN_IN_DIFF = frozenset({"updated_at", "created_at", "version", "updated_by_id", "created_by_id"})
+
+
+def describe_many(records, model: type[models.Model]) -> list[tuple[Any, list[tuple[str, Any, Any]]]]:
+    """Each record with its changed fields as (label, before, after): labels from the model's verbose
+    names, foreign keys shown by name (one query per related model, not per record)."""
+    labels: dict[str, str] = {}
+    related: dict[str, type[models.Model]] = {}
+    for field in [*model._meta.concrete_fields, *model._meta.many_to_many]:
+        name = getattr(field, "attname", field.name)
+        labels[name] = str(field.verbose_name)
+        if field.is_relation:
+            related[name] = field.related_model
+    records = list(records)
+    wanted: dict[type[models.Model], set] = {}
+    for record in records:
+        for data in (record.before or {}, record.after or {}):
+            for name, target in related.items():
+                value = data.get(name)
+                for pk in value if isinstance(value, list) else [value]:
+                    if pk is not None:
+                        wanted.setdefault(target, set()).add(pk)
+    names = {
+        target: {obj.pk: str(obj) for obj in target._default_manager.filter(pk__in=pks)}
+        for target, pks in wanted.items()
+    }
+
+    def show(name: str, value: Any) -> Any:
+        if name not in related or value is None:
+            return value
+        lookup = names.get(related[name], {})
+        if isinstance(value, list):
+            return "、".join(str(lookup.get(pk, pk)) for pk in value)
+        return lookup.get(value, value)
+
+    result = []
+    for record in records:
+        before, after = record.before or {}, record.after or {}
+        diffs = [
+            (labels.get(name, name), show(name, before.get(name)), show(name, after.get(name)))
+            for name in record.changed_fields
+            if name not in HIDDEN_IN_DIFF
+        ]
+        result.append((record, diffs))
+    return result

@@ -1,5 +1,8 @@
 import uuid
 
+from django.conf import settings
+from django.utils import translation
+
 from guatu.core import changelog
 
 
@@ -18,4 +21,25 @@ class RequestIdMiddleware:
         finally:
             changelog.current_request_id.reset(token)
         response["X-Request-ID"] = request_id
+        return response
+
+
+class LanguageMiddleware:
+    """Chinese unless the user chose another language (the set_language cookie).
+
+    The browser's Accept-Language is ignored on purpose: many office machines run English-locale
+    browsers, and the platform's working language is Chinese.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if language not in dict(settings.LANGUAGES):
+            language = settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
         return response

@@ -4,11 +4,12 @@ import django_filters as filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from guatu.core.forms import StyledFilterMixin
 from guatu.org.models import Chain, Region
 from guatu.projects.models import BuildType, Project, ProjectKind, Stage
 
 
-class ProjectFilterSet(filters.FilterSet):
+class ProjectFilterSet(StyledFilterMixin, filters.FilterSet):
     q = filters.CharFilter(method="search", label=_("关键词"))
     region = filters.ModelMultipleChoiceFilter(
         queryset=Region.objects.all(),
