@@ -32,8 +32,15 @@ class ChangeRecord(models.Model):
         DELETE = "delete", _("删除")
 
     time = models.DateTimeField(_("时间"), db_index=True)
+    # The actor's id is part of the hashed record, so deleting a user must not rewrite it:
+    # no database constraint, nothing cascades (accounts are deactivated, not deleted).
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     actor_name = models.CharField(_("操作人"), max_length=150, blank=True)
     request_id = models.CharField(_("请求编号"), max_length=64, blank=True, db_index=True)
