@@ -1,0 +1,406 @@
+"""Excel import and export of the project registry.
+
+Import upserts by 项目代码. Every row is parsed and checked first; then each row is written
+through the project services (scope via restrict(), full_clean(), one change record), in one
+transaction that is rolled back if any row fails. A dry run writes each row in its own
+transaction and rolls it back, so it finds exactly the errors a commit would meet.
+"""
+
+import os
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from functools import wraps
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from guatu.core import xlsx
+from guatu.core.exceptions import Conflict
+from guatu.core.imports import Importer, ImportResult, Progress, register
+from guatu.core.permissions import restrict
+from guatu.core.xlsx import Column, Row, RowError
+from guatu.org.models import Chain, Region, Unit
+from guatu.org.services import unit_get_or_create
+from guatu.projects.codes import code_errors
+from guatu.projects.models import BuildType, Project, ProjectKind, Stage
+from guatu.projects.services import project_change_stage, project_create, project_update
+
+SHEET_TITLE = "项目"
+# The sheet is Chinese whatever language the user reads the site in.
+SHEET_LANGUAGE = "zh-hans"
+# Fields written straight onto the project (enterprise and stage are resolved separately).
+DATA_FIELDS = (
+    "code", "name", "region", "chain", "kind", "build_type", "total_investment",
+    "annual_planned_investment", "planned_start", "planned_completion", "lead_leader",
+    "latitude", "longitude",
+)  # fmt: skip
+
+
+def _in_sheet_language(func):
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        with translation.override(SHEET_LANGUAGE):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _region_names() -> list[str]:
+    return [r.name for r in Region.objects.order_by("code")]
+
+
+def _chain_names() -> list[str]:
+    return list(Chain.objects.values_list("name", flat=True))
+
+
+def _stage_names() -> list[str]:
+    return list(Stage.objects.order_by("order").values_list("name", flat=True))
+
+
+def _labels(choices) -> list[str]:
+    return [str(label) for _value, label in choices]
+
+
+def columns(*, lookups: "_Lookups | None" = None) -> list[Column]:
+    """The registry's sheet, in template order. With lookups, names parse to rows of the database."""
+    lk = lookups
+    investment = xlsx.number(places=2, negative_message=_("投资额不能为负数"))
+    coordinate = xlsx.number(places=6, max_digits=9)
+    return [
+        Column(
+            "项目代码", "code", required=True, parse=_code, width=28,
+            help=_("格式 YYYY-RRRRRR-DD-TT-NNNNNN，如 2026-211302-44-01-000123；按此代码新增或更新"),
+        ),
+        Column("项目名称", "name", required=True, parse=xlsx.text(200), width=36, help=_("不超过 200 字")),
+        Column(
+            "项目单位", "enterprise", required=True, parse=xlsx.text(100), width=30,
+            help=_("单位全称；系统中没有的单位将作为项目单位新建在所在地区"),
+        ),
+        Column(
+            "所在地区", "region", required=True, parse=lk and lk.region, width=16,
+            help=_("县(市)区名称、简称或行政区划代码"), choices=_region_names,
+        ),
+        Column(
+            "产业链", "chain", parse=lk and lk.chain, width=14,
+            help=_("从下拉列表选择"), choices=_chain_names,
+        ),
+        Column(
+            "项目类型", "kind", required=True, parse=lk and lk.kind, width=12,
+            help=_("产业、基础设施或民生"), choices=lambda: _labels(ProjectKind.choices),
+        ),
+        Column(
+            "建设性质", "build_type", parse=lk and lk.build_type, width=10,
+            help=_("新建或续建；新项目留空为新建"), choices=lambda: _labels(BuildType.choices),
+        ),
+        Column(
+            "总投资(万元)", "total_investment", required=True, parse=investment, width=14,
+            help=_("单位万元，不能为负数"), number_format="#,##0.00",
+        ),
+        Column(
+            "年度计划投资(万元)", "annual_planned_investment", parse=investment, width=18,
+            help=_("单位万元，不大于总投资"), number_format="#,##0.00",
+        ),
+        Column(
+            "计划开工日期", "planned_start", parse=xlsx.date(), width=14,
+            help=_("日期，如 2026-03-01、2026/3/1 或 2026年3月1日"), number_format="yyyy-mm-dd",
+        ),
+        Column(
+            "计划竣工日期", "planned_completion", parse=xlsx.date(), width=14,
+            help=_("不早于计划开工日期"), number_format="yyyy-mm-dd",
+        ),
+        Column(
+            "阶段", "stage", parse=lk and lk.stage, width=10,
+            help=_("新项目留空为谋划；已有项目的阶段不同时按阶段规则调整"), choices=_stage_names,
+        ),
+        Column("牵头领导", "lead_leader", parse=xlsx.text(50), width=12, help=_("不超过 50 字")),
+        Column(
+            "纬度", "latitude", parse=coordinate, width=12,
+            help=_("如 41.5734；须与经度同时填写，且在本市范围内"), number_format="0.000000",
+        ),
+        Column(
+            "经度", "longitude", parse=coordinate, width=12, help=_("如 120.4508"), number_format="0.000000",
+        ),
+    ]  # fmt: skip
+
+
+NOTES = (
+    "填写说明：",
+    "1. 第一行是表头，按表头文字识别列，列的顺序可以调整；带 * 的列必填。",
+    "2. 按项目代码新增或更新：系统中已有的代码更新该项目，没有的新建。同一文件中同一代码只能出现一次。",
+    "3. 更新已有项目时，空白单元格表示保持原值。",
+    "4. 上传后先校验并列出全部有错误的行；没有错误才能确认导入，导入要么全部成功，要么一行也不写入。",
+    "5. 县(市)区用户只能导入本地区的项目。",
+)
+
+
+def _code(value: Any) -> str:
+    code = xlsx.text()(value)
+    if errors := code_errors(code):
+        raise xlsx.CellError("；".join(errors))
+    return code
+
+
+class _Lookups:
+    """Names as people write them → rows, loaded once per import."""
+
+    def __init__(self) -> None:
+        regions = list(Region.objects.all())
+        region_map: dict[str, Region] = {}
+        stripped: dict[str, list[Region]] = {}
+        for r in regions:
+            stripped.setdefault(r.name.rstrip("区县市"), []).append(r)
+        # "双塔" for 双塔区, but only where it names one division ("朝阳" is both 市 and 县).
+        region_map.update({name: rs[0] for name, rs in stripped.items() if len(rs) == 1 and name})
+        for r in regions:
+            region_map.update({r.name: r, r.code: r, **({r.short_name: r} if r.short_name else {})})
+        self.region = xlsx.choice(region_map, what=_("地区"), shown=[r.name for r in regions])
+        chains = {c.name: c for c in Chain.objects.all()}
+        self.chain = xlsx.choice(chains, what=_("产业链"))
+        kinds = {
+            **{str(label): value for value, label in ProjectKind.choices},
+            **{v: v for v in ProjectKind.values},
+        }
+        self.kind = xlsx.choice(kinds, what=_("项目类型"), shown=_labels(ProjectKind.choices))
+        builds = {
+            **{str(label): value for value, label in BuildType.choices},
+            **{v: v for v in BuildType.values},
+        }
+        self.build_type = xlsx.choice(builds, what=_("建设性质"), shown=_labels(BuildType.choices))
+        stages = list(Stage.objects.all())
+        self.stage = xlsx.choice(
+            {**{s.code: s for s in stages}, **{s.name: s for s in stages}},
+            what=_("阶段"),
+            shown=[s.name for s in stages],
+        )
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+class _RowFailed(Exception):
+    def __init__(self, errors: list[RowError]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+@_in_sheet_language
+def import_projects(
+    *, actor, path: str | os.PathLike | IO[bytes], commit: bool, progress: Progress | None = None
+) -> ImportResult:
+    """Upsert projects from an .xlsx by 项目代码; nothing is written unless every row is good."""
+    spec = columns(lookups=_Lookups())
+    sheet = xlsx.read_sheet(path, spec, max_bytes=settings.IMPORT_MAX_BYTES)
+    result = ImportResult(total=len(sheet.rows))
+    report = progress or (lambda done, total: None)
+    report(0, result.total)
+    if sheet.errors:
+        result.errors = sheet.all_errors()
+        return result
+    _check_rows(sheet.rows, spec)
+    codes = [row.values["code"] for row in sheet.rows if "code" in row.values]
+    existing = {
+        p.code: p
+        for p in Project.objects.filter(code__in=codes).select_related(
+            "enterprise", "region", "chain", "stage"
+        )
+    }
+    good = [row for row in sheet.rows if not row.errors]
+    writer = _RowWriter(actor=actor, spec=spec, existing=existing)
+    if commit and len(good) == len(sheet.rows):
+        with transaction.atomic():
+            outcomes = _write_rows(good, writer, result, report, trial=False)
+            if any(row.errors for row in good):
+                transaction.set_rollback(True)  # all or nothing
+                outcomes = []
+    else:
+        outcomes = _write_rows(good, writer, result, report, trial=True)
+    for outcome in outcomes:
+        setattr(result, outcome, getattr(result, outcome) + 1)
+    result.errors = sheet.all_errors()
+    if result.errors and commit:
+        result.created = result.updated = result.unchanged = 0
+    return result
+
+
+def _check_rows(rows: Sequence[Row], spec: Sequence[Column]) -> None:
+    """Checks across cells and rows that no single cell's parser can make."""
+    by_field = {c.field: c for c in spec}
+    first_row: dict[str, int] = {}
+    for row in rows:
+        code = row.values.get("code")
+        if code is not None:
+            if code in first_row:
+                row.error(
+                    by_field["code"],
+                    _("项目代码“%(code)s”与第%(row)s行重复，同一文件中每个项目只能出现一次")
+                    % {"code": code, "row": first_row[code]},
+                )
+            else:
+                first_row[code] = row.number
+        start, end = row.values.get("planned_start"), row.values.get("planned_completion")
+        if start and end and end < start:
+            row.error(by_field["planned_completion"], _("计划竣工日期不能早于计划开工日期"))
+
+
+def _write_rows(
+    rows, writer: "_RowWriter", result: ImportResult, report: Progress, *, trial: bool
+) -> list[str]:
+    outcomes = []
+    for done, row in enumerate(rows, start=1):
+        try:
+            with transaction.atomic():  # a savepoint: a failed row leaves no trace
+                outcomes.append(writer.write(row))
+                if trial:
+                    transaction.set_rollback(True)
+        except _RowFailed as failed:
+            row.errors.extend(failed.errors)
+        report(done, result.total)
+    return outcomes
+
+
+class _RowWriter:
+    def __init__(self, *, actor, spec: Sequence[Column], existing: dict[str, Project]):
+        self.actor = actor
+        self.by_field = {c.field: c for c in spec}
+        self.existing = existing
+        self.changeable: set[int] = set()
+        if existing:
+            qs = Project.objects.filter(pk__in=[p.pk for p in existing.values()])
+            if actor is not None:
+                qs = restrict(qs, actor, "change")
+            self.changeable = set(qs.values_list("pk", flat=True))
+
+    def write(self, row: Row) -> str:
+        """Write one row through the services; returns created, updated or unchanged."""
+        try:
+            return self._write(row)
+        except ValidationError as err:
+            raise _RowFailed(self._validation_errors(row, err)) from None
+        except PermissionDenied as err:
+            raise _RowFailed([self._error(row, "region", str(err) or _("无权操作"))]) from None
+        except Project.DoesNotExist as err:
+            raise _RowFailed([self._error(row, "code", str(err))]) from None
+        except Conflict as err:
+            raise _RowFailed([self._error(row, "code", err.message)]) from None
+
+    def _write(self, row: Row) -> str:
+        values = row.values
+        project = self.existing.get(values["code"])
+        data = {f: values[f] for f in DATA_FIELDS if f in values}
+        stage: Stage | None = values.get("stage")
+        if project is None:
+            data["enterprise"] = self._enterprise(values["enterprise"], values["region"])
+            project_create(actor=self.actor, data={**data, **({"stage": stage} if stage else {})})
+            return "created"
+        if project.pk not in self.changeable:
+            raise Project.DoesNotExist(_("项目不存在或无权操作"))
+        if values["enterprise"] != project.enterprise.name:
+            data["enterprise"] = self._enterprise(values["enterprise"], values["region"])
+        changes = {f: v for f, v in data.items() if _differs(getattr(project, f), v)}
+        moves = stage is not None and stage.pk != project.stage_id
+        if changes:
+            project_update(actor=self.actor, project_id=project.pk, version=project.version, data=changes)
+        if moves:
+            jump = abs(stage.order - project.stage.order) > 1
+            project_change_stage(
+                actor=self.actor,
+                project_id=project.pk,
+                to_stage=stage.code,
+                note=_("Excel 导入"),
+                # The project office may move several stages at once; the import is its reason.
+                override_reason=_("Excel 批量导入调整阶段") if jump else "",
+            )
+        return "updated" if changes or moves else "unchanged"
+
+    def _enterprise(self, name: str, region: Region) -> Unit:
+        unit = Unit.objects.filter(name=name).first()
+        if unit is not None:
+            return unit
+        try:
+            unit, _created = unit_get_or_create(
+                actor=self.actor, name=name, kind=Unit.Kind.ENTERPRISE, region=region
+            )
+        except ValidationError as err:
+            raise ValidationError({"enterprise": err.messages}) from None
+        return unit
+
+    def _error(self, row: Row, field: str, message: str) -> RowError:
+        column = self.by_field.get(field)
+        if column is None:
+            return RowError(row.number, "", "", message)
+        return RowError(row.number, column.header, xlsx.display(row.raw.get(field)), message)
+
+    def _validation_errors(self, row: Row, err: ValidationError) -> list[RowError]:
+        if not hasattr(err, "error_dict"):
+            return [self._error(row, "", message) for message in err.messages]
+        aliases = {"override_reason": "stage", "__all__": ""}
+        return [
+            self._error(row, aliases.get(field, field), message)
+            for field, messages in err.message_dict.items()
+            for message in messages
+        ]
+
+
+def _differs(current: Any, new: Any) -> bool:
+    if isinstance(current, Decimal) and isinstance(new, Decimal):
+        return current.compare(new) != 0
+    if hasattr(current, "pk") and hasattr(new, "pk"):
+        return current.pk != new.pk
+    return current != new
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+def _export_row(project: Project) -> list[Any]:
+    return [
+        project.code,
+        project.name,
+        project.enterprise.name,
+        project.region.name,
+        project.chain.name if project.chain_id else None,
+        project.get_kind_display(),
+        project.get_build_type_display(),
+        project.total_investment,
+        project.annual_planned_investment,
+        project.planned_start,
+        project.planned_completion,
+        project.stage.name,
+        project.lead_leader or None,
+        project.latitude,
+        project.longitude,
+    ]
+
+
+@_in_sheet_language
+def export_projects(queryset: QuerySet[Project], output: str | os.PathLike | IO[bytes]) -> int:
+    """Write the given (already filtered and scoped) projects as an importable sheet; returns rows written."""
+    rows: Iterable[list[Any]] = (
+        _export_row(p)
+        for p in queryset.select_related("enterprise", "region", "chain", "stage").iterator(chunk_size=1000)
+    )
+    return xlsx.write_sheet(output, title=SHEET_TITLE, columns=columns(), rows=rows, notes=NOTES)
+
+
+@_in_sheet_language
+def projects_template(output: str | os.PathLike | IO[bytes]) -> None:
+    xlsx.write_sheet(output, title=SHEET_TITLE, columns=columns(), rows=[], notes=NOTES)
+
+
+register(
+    Importer(
+        kind="projects",
+        label=gettext_lazy("项目"),
+        model=Project,
+        run=import_projects,
+        template=projects_template,
+        template_filename="项目导入模板.xlsx",
+        list_url="projects:project_list",
+    )
+)
