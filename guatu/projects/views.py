@@ -30,6 +30,8 @@ class ProjectListView(ObjectListView):
 
 class ProjectDetailView(LoginRequiredMixin, View):
     def get(self, request, pk: int, form: StageChangeForm | None = None, status: int = 200):
+        if not can(request.user, "view", Project):
+            raise PermissionDenied  # no project of any kind is theirs to see (三员分立)
         try:
             project = selectors.project_get(user=request.user, pk=pk)
         except Project.DoesNotExist:
