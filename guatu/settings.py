@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "guatu.accounts",
     "guatu.org",
     "guatu.projects",
+    "guatu.progress",
     "guatu.demo",
 ]
 

@@ -11,7 +11,7 @@ from django.db.models import Model, Q, QuerySet
 from guatu.accounts.models import BUSINESS_ROLES, Role
 
 READ_ACTIONS = frozenset({"view", "export"})
-ACTIONS = frozenset({"view", "add", "change", "delete", "export", "import"})
+ACTIONS = frozenset({"view", "add", "change", "delete", "export", "import", "approve"})
 
 ALL = Q()
 NONE = Q(pk__in=[])
@@ -91,11 +91,11 @@ def _stage_change(user, action: str) -> Q:
     return _nested(user, "project", "projects.Project")
 
 
-def _nested(user, prefix: str, label: str) -> Q:
+def _nested(user, prefix: str, label: str, action: str = "view") -> Q:
     from django.apps import apps
 
     model = apps.get_model(label)
-    q = _POLICIES[label](user, "view")
+    q = _POLICIES[label](user, action)
     if q is NONE:
         return NONE
     if q is ALL:
@@ -112,8 +112,39 @@ def _reference(user, action: str) -> Q:
     return ALL if user.role == Role.CITY_ADMIN else NONE
 
 
-for _label in ("org.Region", "org.Unit", "org.Chain", "projects.Stage"):
+for _label in (
+    "org.Region",
+    "org.Unit",
+    "org.Chain",
+    "projects.Stage",
+    "projects.ApprovalKind",
+    "progress.ReportStatus",
+    "progress.WarningLevel",
+    "progress.WarningRule",
+):
     policy(_label)(_reference)
+
+
+def _project_child(user, action: str, prefix: str = "project") -> Q:
+    """Rows that belong to a project (approvals, milestones, reports): seeing the project lets one
+    see them; changing the project lets one add and change them."""
+    if action == "approve":
+        # Approving a monthly report is the project office's or the county's, never the reporter's.
+        if user.role == Role.CITY_ADMIN:
+            return ALL
+        if user.role == Role.COUNTY and user.region_id:
+            return _nested(user, prefix, "projects.Project", "change")
+        return NONE
+    project_action = {"add": "change", "import": "change", "delete": "change"}.get(action, action)
+    return _nested(user, prefix, "projects.Project", project_action)
+
+
+for _label in ("projects.ProjectApproval", "projects.Milestone", "progress.MonthlyReport"):
+    policy(_label)(_project_child)
+policy("progress.ProjectWarning")(
+    lambda user, action: _project_child(user, action) if action in READ_ACTIONS else NONE
+)
+policy("progress.ReportPhoto")(lambda user, action: _project_child(user, action, "report__project"))
 
 
 @policy("core.ChangeRecord")

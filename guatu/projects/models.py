@@ -171,3 +171,101 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project}: {self.from_stage} → {self.to_stage}"
+
+
+class DurationUnit(models.TextChoices):
+    WORKDAYS = "workdays", _("工作日")
+    DAYS = "days", _("自然日")
+
+
+class ApprovalKind(models.Model):
+    """A kind of 前期手续 with its statutory time limit. Rows, not code: seeded by a migration,
+    edited by the project office. Kinds in one `group` are alternatives (立项 is 备案, 核准 or 审批;
+    环评 is 报告书, 报告表 or 登记表): a project carries one of a group."""
+
+    code = models.CharField(_("代码"), max_length=40, unique=True)
+    group = models.CharField(_("类别"), max_length=30)
+    name = models.CharField(_("名称"), max_length=40)
+    order = models.PositiveSmallIntegerField(_("顺序"), default=0)
+    duration = models.PositiveSmallIntegerField(_("法定时限"), default=0)
+    duration_unit = models.CharField(
+        _("时限单位"), max_length=10, choices=DurationUnit.choices, default=DurationUnit.WORKDAYS
+    )
+    extension = models.PositiveSmallIntegerField(_("可延长"), default=0)
+    department = models.CharField(_("审批部门"), max_length=50, blank=True)
+    depends_on = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="dependents", verbose_name=_("前置手续")
+    )
+    # Project kinds (ProjectKind values) this approval applies to; empty means every kind.
+    applies_to = models.JSONField(_("适用项目类型"), default=list, blank=True)
+    is_default = models.BooleanField(_("类别内默认"), default=False)
+    note = models.CharField(_("依据"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("手续类型")
+        verbose_name_plural = _("手续类型")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApprovalStatus(models.TextChoices):
+    NOT_STARTED = "not_started", _("未启动")
+    SUBMITTED = "submitted", _("已报送")
+    APPROVED = "approved", _("已批复")
+    REJECTED = "rejected", _("未获批")
+    NOT_NEEDED = "not_needed", _("不需办理")
+
+
+class ProjectApproval(TrackedModel):
+    project = models.ForeignKey(Project, models.CASCADE, related_name="approvals", verbose_name=_("项目"))
+    kind = models.ForeignKey(ApprovalKind, models.PROTECT, related_name="+", verbose_name=_("手续"))
+    status = models.CharField(
+        _("状态"), max_length=12, choices=ApprovalStatus.choices, default=ApprovalStatus.NOT_STARTED
+    )
+    not_needed_reason = models.CharField(_("不需办理理由"), max_length=200, blank=True)
+    submitted_on = models.DateField(_("报送日期"), null=True, blank=True)
+    approved_on = models.DateField(_("批复日期"), null=True, blank=True)
+    handling_department = models.ForeignKey(
+        "org.Unit", models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("办理部门")
+    )
+    document_no = models.CharField(_("批复文号"), max_length=100, blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1)
+
+    class Meta:
+        ordering = ["project", "kind__order"]
+        constraints = [models.UniqueConstraint(fields=["project", "kind"], name="approval_once_per_project")]
+        verbose_name = _("前期手续")
+        verbose_name_plural = _("前期手续")
+
+    def __str__(self) -> str:
+        return f"{self.project} · {self.kind}"
+
+
+class MilestoneKind(models.TextChoices):
+    STARTED = "started", _("开工")
+    MAIN_STRUCTURE = "main_structure", _("主体完工")
+    COMPLETED = "completed", _("竣工")
+    IN_PRODUCTION = "in_production", _("投产")
+
+
+class Milestone(TrackedModel):
+    """A construction milestone. The planned date is derived from the project's planned dates;
+    a row holds only what people add: an override (kept and marked) and the actual date."""
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="milestones", verbose_name=_("项目"))
+    kind = models.CharField(_("节点"), max_length=20, choices=MilestoneKind.choices)
+    override_date = models.DateField(_("调整后日期"), null=True, blank=True)
+    override_reason = models.CharField(_("调整理由"), max_length=200, blank=True)
+    actual_date = models.DateField(_("实际完成日期"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1)
+
+    class Meta:
+        ordering = ["project", "kind"]
+        constraints = [models.UniqueConstraint(fields=["project", "kind"], name="milestone_once_per_project")]
+        verbose_name = _("节点")
+        verbose_name_plural = _("节点")
+
+    def __str__(self) -> str:
+        return f"{self.project} · {self.get_kind_display()}"
