@@ -9,6 +9,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("projects/", include("guatu.projects.urls")),
+    path("progress/", include("guatu.progress.urls")),
     path("core/", include("guatu.core.urls")),
     path("api/", include("guatu.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from guatu.accounts.models import Role, User
 from guatu.core.changelog import record_change, snapshot
+from guatu.demo import approvals, reports, warnings_demo
 from guatu.demo import catalogue as cat
 from guatu.org.models import Chain, Region, Unit
 from guatu.org.services import ReferenceDataMissing, chain_get_or_create, regions_load, unit_get_or_create
@@ -520,6 +521,10 @@ def demo_build(*, reset: bool = False) -> BuildResult:
             today=today,
             result=result,
         )
+        # Schedules, monthly reports, then the lights computed from them.
+        approvals.build(today=today, result=result)
+        reports.build(today=today, result=result)
+        warnings_demo.build(today=today, result=result)
     result.accounts = [users[a.username] for a in cat.ACCOUNTS]
     return result
 
