@@ -1,0 +1,1 @@
+"""Progress app: see the sections below."""
