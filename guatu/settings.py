@@ -34,6 +34,8 @@ CITY_CODE = os.environ.get("GUATU_CITY_CODE", "211300")
 IMPORT_MAX_BYTES = int(os.environ.get("GUATU_IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
 # Imports with more rows than this run as a background job with a progress bar.
 IMPORT_BACKGROUND_ROWS = int(os.environ.get("GUATU_IMPORT_BACKGROUND_ROWS", "200"))
+# Largest site photo a monthly report accepts (bytes).
+PHOTO_MAX_BYTES = int(os.environ.get("GUATU_PHOTO_MAX_BYTES", str(5 * 1024 * 1024)))
 DEMO_PASSWORD = os.environ.get("GUATU_DEMO_PASSWORD", "guatu-demo-2022")
 
 INSTALLED_APPS = [
@@ -46,6 +48,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from here, not a CDN an intranet may block
     "django_filters",
     "django_htmx",
     "django_tables2",
@@ -169,6 +172,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = True
+# Without autorefresh whitenoise scans every static file at start-up: slow for tests and runserver.
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -191,6 +196,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "重点项目建设调度平台 (挂图作战) API",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 TASKS = {

@@ -126,6 +126,11 @@ class ProjectWarning(models.Model):
     level = models.ForeignKey(WarningLevel, models.PROTECT, related_name="+", verbose_name=_("预警等级"))
     # [{"rule": "start", "level": "yellow", "reason": "计划3月开工，尚未开工"}, ...]
     reasons = models.JSONField(_("原因"), default=list)
+    # The codes of the rules that fired, comma-wrapped (",start,deadline,"), so lists filter by rule
+    # with a plain LIKE on any database: JSON containment is not available on SQLite.
+    rules = models.CharField(_("触发规则"), max_length=200, blank=True, default="")
+    # The day the light last left red; the recovery rule holds it yellow for a while from then.
+    red_cleared_on = models.DateField(_("红灯解除日期"), null=True, blank=True)
     computed_at = models.DateTimeField(_("计算时间"))
     computed_on = models.DateField(_("计算日期"))
 

@@ -113,7 +113,7 @@ def test_validated_upload_is_committed_only_after_confirmation(client, world):
     assert Project.objects.count() == 2
     existing.refresh_from_db()
     assert existing.name == "双塔区风电装备产业园"
-    records = ChangeRecord.objects.filter(request_id=f"import-{job.pk}")
+    records = ChangeRecord.objects.filter(request_id=f"import-{job.pk}", content_type__model="project")
     assert sorted(records.values_list("action", flat=True)) == ["create", "update"]
     page = client.get(reverse("core:import_job", args=[job.pk])).content.decode()
     assert "导入完成：新增 1 个，更新 1 个" in page
