@@ -4,6 +4,8 @@ VENV := .venv
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 BIN := $(VENV)/bin
+# Two workers (the machine has two cores); a module's tests stay on one worker so module fixtures build once.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
