@@ -29,6 +29,7 @@ from guatu.demo import approvals, reports, warnings_demo
 from guatu.demo import catalogue as cat
 from guatu.org.models import Chain, Region, Unit
 from guatu.org.services import ReferenceDataMissing, chain_get_or_create, regions_load, unit_get_or_create
+from guatu.progress.models import WarningRule
 from guatu.projects.models import GateStatus, Project, Stage, StageChange
 from guatu.projects.services import project_change_stage, project_create, project_delete
 
@@ -788,6 +789,11 @@ def demo_summary(*, result: BuildResult, host: str, port: int) -> str:
     ]
     for stage in Stage.objects.order_by("order"):
         lines.append(f"  {_pad(stage.name, 10)}{by_stage.get(stage.code, 0):>5}")
+    lights = warnings_demo.warning_counts()
+    lines.append(
+        f"预警：红灯 {lights['red']}，黄灯 {lights['yellow']}，绿灯 {lights['green']}；触发规则："
+        + "，".join(f"{rule.name} {lights['rule:' + rule.code]}" for rule in WarningRule.objects.all())
+    )
     lines += ["", f"打开 http://{host}:{port}/", "", "演示账号（均为演示数据）："]
     rows = [("用户名", "角色", "地区/单位", "密码")]
     for user in result.accounts:

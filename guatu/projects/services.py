@@ -118,6 +118,7 @@ def project_update(*, actor, project_id: int, version: int, data: Mapping[str, A
         project.departments.set(departments)
     _ensure_in_scope(actor, project, "change")
     record_change(actor=actor, obj=project, action="update", before=before)
+    _recompute(project.pk)  # planned dates and gates feed the light
     return project
 
 
@@ -204,6 +205,7 @@ def project_change_stage(
         is_override=is_override,
     )
     record_change(actor=actor, obj=project, action="update", before=before)
+    _recompute(project.pk)
     return project
 
 

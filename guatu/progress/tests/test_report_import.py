@@ -222,3 +222,16 @@ def test_roles_without_import_get_403(client, world):
     client.force_login(world.users["department"])
     assert client.get(reverse("core:import", args=["reports"])).status_code == 403
     assert client.get(reverse("progress:report_sheet")).status_code == 403
+
+
+def test_a_big_file_runs_as_a_background_job(client, world, projects, tmp_path, settings):
+    settings.IMPORT_BACKGROUND_ROWS = 1  # every file here counts as big; the test backend runs jobs at once
+    client.force_login(world.users["county"])
+    path = write(tmp_path / "big.xlsx", [row(p, months_ago(1)) for p in projects])
+    with open(path, "rb") as fh:
+        client.post(reverse("core:import", args=["reports"]), {"file": fh})
+    job = ImportJob.objects.get()
+    assert (job.status, job.total, job.errors) == (ImportJob.Status.VALIDATED, 3, [])
+    client.post(reverse("core:import_job_commit", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.COMMITTED and MonthlyReport.objects.count() == 3

@@ -559,7 +559,8 @@ def test_demo_reports_are_valid_varied_logged_and_built_once(world):
     from guatu.demo import reports as demo_reports
 
     projects = [
-        building_project(world, is_demo=True, start_months_ago=4 + i % 9, months=10 + i % 14) for i in range(40)
+        building_project(world, is_demo=True, start_months_ago=4 + i % 9, months=10 + i % 14)
+        for i in range(40)
     ]
     today = timezone.localdate()
     result = SimpleNamespace(created=Counter())

@@ -137,9 +137,7 @@ def test_api_stage_change(world, api, projects, role):
     # Stages are the government's record: an enterprise or steward that may edit its project's
     # facts is refused (403) on its own project's stage, and sees no other project (404).
     governing = role in {"city", "county", "other_county"}
-    expected = {
-        name: status_for(MATRIX[role].change, name, 200 if governing else 403) for name in projects
-    }
+    expected = {name: status_for(MATRIX[role].change, name, 200 if governing else 403) for name in projects}
     assert actual == expected
 
 
