@@ -32,7 +32,8 @@ demo: install
 	$(BIN)/guatu demo --host $(HOST) --port $(PORT)
 
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_ARGS) -m "not serial"
+	$(BIN)/pytest -p no:xdist -m serial
 
 lint: install
 	$(BIN)/ruff check .

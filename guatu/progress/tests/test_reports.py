@@ -2,19 +2,17 @@
 (cumulative investment, due dates, missing and late reports, the month sheet, the S-curve)."""
 
 import datetime as dt
-import threading
 from decimal import Decimal
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, connections
 from django.utils import timezone
 
 from guatu.accounts.models import Role
 from guatu.core.exceptions import Conflict
 from guatu.core.models import ChangeRecord
-from guatu.core.testing import make_project, make_user, make_world
+from guatu.core.testing import make_project, make_user
 from guatu.progress import selectors, services
 from guatu.progress.models import MonthlyReport, WarningRule
 from guatu.progress.services import (
@@ -26,7 +24,7 @@ from guatu.progress.services import (
     shift_month,
 )
 from guatu.progress.tests.report_helpers import building_project, months_ago, save, this_month
-from guatu.projects.models import Project, Stage
+from guatu.projects.models import Project
 
 pytestmark = pytest.mark.django_db
 
@@ -509,44 +507,6 @@ def test_scurve_of_a_continuing_project_starts_this_year_from_what_was_done_befo
     assert data["actual"] == ["500.00", None, None, None]
     unknown = selectors.scurve_data(project=project, reports=reports[1:], today=dt.date(2026, 2, 10))
     assert unknown["base"] == "0.00" and unknown["planned"][0] == "350.00"
-
-
-# ---------------------------------------------------------------- two editors at once
-
-
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_threads_saving_the_same_version_one_wins_and_one_gets_409():
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite runs one writer at a time; PostgreSQL shows real concurrency")
-    world = make_world()
-    project = building_project(world)
-    city = world.users["city"]
-    report = save(city, project, months_ago(1), investment="100")
-    barrier = threading.Barrier(2)
-    results: dict[str, tuple[str, str]] = {}
-
-    def edit(name: str, amount: str) -> None:
-        try:
-            barrier.wait(timeout=10)
-            save(city, project, months_ago(1), investment=amount, version=1)
-            results[name] = ("saved", amount)
-        except Conflict as err:
-            results[name] = ("conflict", err.message)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=edit, args=(n, a)) for n, a in (("甲", "111"), ("乙", "222"))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert sorted(kind for kind, _ in results.values()) == ["conflict", "saved"]
-    winner = next(value for kind, value in results.values() if kind == "saved")
-    loser = next(value for kind, value in results.values() if kind == "conflict")
-    assert "已被他人修改" in loser
-    report.refresh_from_db()
-    assert (report.investment_done, report.version) == (Decimal(winner), 2)
-    assert Stage.objects.filter(code="started").exists()
 
 
 # ---------------------------------------------------------------- demo
