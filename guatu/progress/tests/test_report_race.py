@@ -1,8 +1,7 @@
 """Two editors saving the same version at the same moment, on two real connections (PostgreSQL).
 
-On its own in this file: a transactional test empties the database when it ends, so it must run
-after every other test of its worker. pytest-django sorts transactional tests last, and with
-`--dist loadfile` a file that holds only one is the last unit any worker takes."""
+A transactional test empties the database when it ends, so it is marked `serial`: `make test` runs
+it alone, after the rest."""
 
 import threading
 from decimal import Decimal
