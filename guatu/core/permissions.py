@@ -1,7 +1,7 @@
 """restrict(): the one place that decides what a user may see and do.
 
 Pages, API, exports, counts and dashboards all start from `restrict(queryset, user, action)`.
-Actions: view, add, change, delete, export, import.
+Actions: view, add, change, delete, export, import, approve, and grant (roles, for accounts).
 """
 
 from collections.abc import Callable
@@ -11,7 +11,7 @@ from django.db.models import Model, Q, QuerySet
 from guatu.accounts.models import BUSINESS_ROLES, Role
 
 READ_ACTIONS = frozenset({"view", "export"})
-ACTIONS = frozenset({"view", "add", "change", "delete", "export", "import", "approve"})
+ACTIONS = frozenset({"view", "add", "change", "delete", "export", "import", "approve", "grant"})
 
 ALL = Q()
 NONE = Q(pk__in=[])
@@ -112,9 +112,16 @@ def _reference(user, action: str) -> Q:
     return ALL if user.role == Role.CITY_ADMIN else NONE
 
 
+@policy("org.Region")
+@policy("org.Unit")
+def _org(user, action: str) -> Q:
+    # The security administrator reads regions and units to scope the roles it grants.
+    if user.role == Role.SECADMIN:
+        return ALL if action == "view" else NONE
+    return _reference(user, action)
+
+
 for _label in (
-    "org.Region",
-    "org.Unit",
     "org.Chain",
     "projects.Stage",
     "projects.ApprovalKind",
@@ -184,11 +191,15 @@ def _import_job(user, action: str) -> Q:
 
 @policy("accounts.User")
 def _user(user, action: str) -> Q:
-    # 三员分立: the system administrator manages accounts; nobody else does.
+    # 三员分立: the system administrator keeps accounts (who one is, whether one may log in) but
+    # grants no role; the security administrator grants roles, never its own; accounts are
+    # deactivated, never deleted, because the change log names them.
     if user.role == Role.SYSADMIN:
-        return ALL
-    if action in READ_ACTIONS and user.role == Role.SECADMIN:
-        return ALL
-    if action in READ_ACTIONS and user.role in BUSINESS_ROLES:
+        return ALL if action in READ_ACTIONS | {"add", "change"} else NONE
+    if user.role == Role.SECADMIN:
+        if action == "view":
+            return ALL
+        return ~Q(pk=user.pk) if action == "grant" else NONE
+    if action == "view" and user.role in BUSINESS_ROLES:
         return Q(pk=user.pk) | Q(role=Role.STEWARD)
     return NONE

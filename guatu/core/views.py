@@ -65,55 +65,71 @@ class ObjectEditView(LoginRequiredMixin, View):
     model: ClassVar[type[Model]]
     form_class: ClassVar[type]
     template_name = "core/object_edit.html"
+    # None: "add" without a pk, "change" with one. A page for one narrower write (granting a
+    # role) names its own action.
+    action: ClassVar[str | None] = None
+
+    def get_action(self, pk) -> str:
+        return self.action or ("change" if pk else "add")
 
     def get_object(self, request, pk: int):
         try:
-            return restrict(self.model.objects, request.user, "change").get(pk=pk)
+            return restrict(self.model.objects, request.user, self.get_action(pk)).get(pk=pk)
         except self.model.DoesNotExist:
             raise Http404 from None
 
     def check(self, request, pk):
-        if not can(request.user, "change" if pk else "add", self.model):
+        if not can(request.user, self.get_action(pk), self.model):
             raise PermissionDenied
+
+    def get_form(self, request, obj, data=None):
+        return self.form_class(data, instance=obj, user=request.user)
 
     def get(self, request, pk: int | None = None):
         self.check(request, pk)
         obj = self.get_object(request, pk) if pk else None
-        form = self.form_class(instance=obj, user=request.user)
-        return self.render(request, form, obj)
+        return self.render(request, self.get_form(request, obj), obj)
 
     def post(self, request, pk: int | None = None):
         self.check(request, pk)
         obj = self.get_object(request, pk) if pk else None
-        form = self.form_class(request.POST, instance=obj, user=request.user)
-        status = 400
-        if form.is_valid():
-            try:
-                saved = self.save(request, form, obj)
-            except ValidationError as err:
-                _attach_errors(form, err)
-            except Conflict as err:
-                form.add_error(None, err.message)
-                status = 409
-            else:
-                messages.success(request, _("已保存：%(obj)s") % {"obj": saved})
-                return redirect(saved.get_absolute_url())
+        form = self.get_form(request, obj, request.POST)
+        saved, status = submit(form, lambda: self.save(request, form, obj))
+        if status == 200:
+            messages.success(request, _("已保存：%(obj)s") % {"obj": saved})
+            return redirect(saved.get_absolute_url())
         return self.render(request, form, obj, status=status)
 
     def save(self, request, form, obj):
         raise NotImplementedError
 
     def render(self, request, form, obj, status: int = 200) -> HttpResponse:
-        context = {"form": form, "object": obj, "meta": self.model._meta}
+        context = {"form": form, "object": obj, "meta": self.model._meta, "view": self}
         return render(request, self.template_name, context, status=status)
 
 
-def _attach_errors(form, err: ValidationError) -> None:
+def attach_errors(form, err: ValidationError) -> None:
     if hasattr(err, "error_dict"):
         for field, errors in err.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, err.messages)
+
+
+def submit(form, write: Callable[[], Any]) -> tuple[Any, int]:
+    """Validate the form, then let the service write. A refusal lands on the form, so the page
+    comes back with the reason beside what the user typed. Returns (result, 200), or (None, 400)
+    for invalid input, or (None, 409) for a stale version."""
+    if not form.is_valid():
+        return None, 400
+    try:
+        return write(), 200
+    except ValidationError as err:
+        attach_errors(form, err)
+        return None, 400
+    except Conflict as err:
+        form.add_error(None, err.message)
+        return None, 409
 
 
 class ObjectDeleteView(LoginRequiredMixin, View):

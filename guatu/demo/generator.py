@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from guatu.accounts.models import Role, User
+from guatu.accounts.services import user_snapshot
 from guatu.core.changelog import record_change, snapshot
 from guatu.demo import approvals, reports, warnings_demo
 from guatu.demo import catalogue as cat
@@ -591,17 +592,6 @@ def ensure_enterprises(
     return units
 
 
-_USER_FIELDS = ("role", "last_name", "first_name", "region_id", "unit_id", "is_active")
-
-
-def _user_snapshot(user: User) -> dict[str, Any]:
-    # The password hash and the last login are not business facts; keep them out of the log.
-    data = snapshot(user)
-    data.pop("password", None)
-    data.pop("last_login", None)
-    return data
-
-
 def ensure_accounts(
     *,
     city: Region,
@@ -629,10 +619,10 @@ def ensure_accounts(
             user = User(username=account.username, password=hashed, **wanted)
             user.full_clean(exclude=["password"])
             user.save()
-            record_change(actor=None, obj=user, action="create", after=_user_snapshot(user))
+            record_change(actor=None, obj=user, action="create", after=user_snapshot(user))
             result.created["accounts"] += 1
         else:
-            before = _user_snapshot(user)
+            before = user_snapshot(user)
             for name, value in wanted.items():
                 setattr(user, name, value)
             password_ok = user.password in verified or check_password(password, user.password)
@@ -640,7 +630,7 @@ def ensure_accounts(
                 verified.add(user.password)
             else:
                 user.password = hashed
-            after = _user_snapshot(user)
+            after = user_snapshot(user)
             if before != after or not password_ok:
                 user.save()
                 if not password_ok:
@@ -749,14 +739,12 @@ def _reset_accounts() -> int:
     for user in User.objects.filter(username__in=cat.DEMO_USERNAMES):
         if user.pk in acted:
             if user.unit_id:
-                before = _user_snapshot(user)
+                before = user_snapshot(user)
                 user.unit = None
                 user.save(update_fields=["unit"])
-                record_change(
-                    actor=None, obj=user, action="update", before=before, after=_user_snapshot(user)
-                )
+                record_change(actor=None, obj=user, action="update", before=before, after=user_snapshot(user))
             continue
-        before = _user_snapshot(user)
+        before = user_snapshot(user)
         record_change(actor=None, obj=user, action="delete", before=before)
         user.delete()
         count += 1

@@ -3,7 +3,7 @@ import mimetypes
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import View
 
-from guatu.core.exceptions import Conflict
 from guatu.core.models import ImportJob
 from guatu.core.permissions import can
+from guatu.core.views import submit
 from guatu.org.models import Region
 from guatu.progress import selectors, services
 from guatu.progress.filters import parse_month
@@ -25,16 +25,6 @@ from guatu.projects.models import Project
 # --- monthly reports
 
 REPORTS_PER_PAGE = 50
-
-
-def _form_errors(form, err: ValidationError) -> None:
-    aliases = {"image": "photo", "return_reason": "reason"}
-    if not hasattr(err, "error_dict"):
-        form.add_error(None, err.messages)
-        return
-    for field, errors in err.message_dict.items():
-        field = aliases.get(field, field)
-        form.add_error(field if field in form.fields else None, errors)
 
 
 class ReportListView(LoginRequiredMixin, View):
@@ -170,18 +160,12 @@ class ReportAddView(_ReportPage, LoginRequiredMixin, View):
     def post(self, request, project_id: int, month: str):
         project, first = self.setup_page(request, project_id, month)
         form = ReportForm(request.POST, request.FILES)
-        status = 400
-        if form.is_valid():
-            try:
-                report = _save(request, project=project, month=first, form=form, version=None)
-            except ValidationError as err:
-                _form_errors(form, err)
-            except Conflict as err:
-                form.add_error(None, err.message)
-                status = 409
-            else:
-                messages.success(request, _("已保存：%(report)s") % {"report": report})
-                return redirect("progress:report_detail", pk=report.pk)
+        report, status = submit(
+            form, lambda: _save(request, project=project, month=first, form=form, version=None)
+        )
+        if status == 200:
+            messages.success(request, _("已保存：%(report)s") % {"report": report})
+            return redirect("progress:report_detail", pk=report.pk)
         return self.page(request, project=project, month=first, report=None, form=form, status=status)
 
 
@@ -207,24 +191,19 @@ class ReportDetailView(_ReportPage, LoginRequiredMixin, View):
     def post(self, request, pk: int):
         report = self.get_report(request, pk, "change")
         form = ReportForm(request.POST, request.FILES)
-        status = 400
-        if form.is_valid():
-            try:
-                saved = _save(
-                    request,
-                    project=report.project,
-                    month=report.month,
-                    form=form,
-                    version=form.cleaned_data.get("version") or 0,
-                )
-            except ValidationError as err:
-                _form_errors(form, err)
-            except Conflict as err:
-                form.add_error(None, err.message)
-                status = 409
-            else:
-                messages.success(request, _("已保存：%(report)s") % {"report": saved})
-                return redirect("progress:report_detail", pk=saved.pk)
+        saved, status = submit(
+            form,
+            lambda: _save(
+                request,
+                project=report.project,
+                month=report.month,
+                form=form,
+                version=form.cleaned_data.get("version") or 0,
+            ),
+        )
+        if status == 200:
+            messages.success(request, _("已保存：%(report)s") % {"report": saved})
+            return redirect("progress:report_detail", pk=saved.pk)
         # What was typed stays in the form, beside the report as it now stands.
         report = selectors.report_get(user=request.user, pk=pk)
         return self.page(
@@ -244,8 +223,8 @@ class ReportActionView(ReportDetailView):
             raise Http404
         report = self.get_report(request, pk, services.WORKFLOW_ACTIONS[action])
         workflow = WorkflowForm(request.POST)
-        status = 400
-        if workflow.is_valid():
+
+        def write():
             kwargs = {
                 "actor": request.user,
                 "report_id": report.pk,
@@ -253,20 +232,15 @@ class ReportActionView(ReportDetailView):
             }
             if action in {"return", "reopen"}:
                 kwargs["reason"] = workflow.cleaned_data["reason"]
-            try:
-                done = step(**kwargs)
-            except ValidationError as err:
-                _form_errors(workflow, err)
-            except Conflict as err:
-                workflow.add_error(None, err.message)
-                status = 409
-            else:
-                messages.success(
-                    request,
-                    _("%(report)s：已%(action)s")
-                    % {"report": done, "action": services.ACTION_LABELS[action]},
-                )
-                return redirect("progress:report_detail", pk=done.pk)
+            return step(**kwargs)
+
+        done, status = submit(workflow, write)
+        if status == 200:
+            messages.success(
+                request,
+                _("%(report)s：已%(action)s") % {"report": done, "action": services.ACTION_LABELS[action]},
+            )
+            return redirect("progress:report_detail", pk=done.pk)
         report = selectors.report_get(user=request.user, pk=pk)
         form = ReportForm(initial=selectors.report_initial(report))
         return self.page(
@@ -379,24 +353,19 @@ class WarningRuleEditView(LoginRequiredMixin, View):
     def post(self, request, pk: int):
         rule = self.get_rule(request, pk)
         form = WarningRuleForm(request.POST, rule=rule)
-        if not form.is_valid():
-            return self.render(request, rule, form, status=400)
-        try:
-            services.warning_rule_update(
+        _result, status = submit(
+            form,
+            lambda: services.warning_rule_update(
                 actor=request.user,
                 rule_id=rule.pk,
                 fingerprint=form.cleaned_data["fingerprint"],
                 is_active=form.cleaned_data["is_active"],
                 description=form.cleaned_data["description"],
                 params=form.params(),
-            )
-        except ValidationError as err:
-            for field, errors in err.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-            return self.render(request, rule, form, status=400)
-        except Conflict as err:
-            form.add_error(None, err.message)
-            return self.render(request, rule, form, status=409)
+            ),
+        )
+        if status != 200:
+            return self.render(request, rule, form, status=status)
         messages.success(
             request, _("已保存预警规则“%(rule)s”，全部项目的预警将重新计算") % {"rule": rule.name}
         )

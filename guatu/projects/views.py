@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -9,9 +9,8 @@ from django.utils.translation import gettext as _
 from django.views.generic import View
 
 from guatu.core.changelog import describe_many
-from guatu.core.exceptions import Conflict
 from guatu.core.permissions import can
-from guatu.core.views import ObjectDeleteView, ObjectEditView, ObjectListView
+from guatu.core.views import ObjectDeleteView, ObjectEditView, ObjectListView, submit
 from guatu.projects import selectors, services
 from guatu.projects.forms import (
     ApprovalForm,
@@ -65,26 +64,20 @@ class ProjectDetailView(LoginRequiredMixin, View):
 class ProjectStageView(LoginRequiredMixin, View):
     def post(self, request, pk: int):
         form = StageChangeForm(request.POST)
-        if not form.is_valid():
-            return ProjectDetailView().get(request, pk, form=form, status=400)
-        try:
-            services.project_change_stage(
-                actor=request.user,
-                project_id=pk,
-                to_stage=form.cleaned_data["to_stage"].code,
-                note=form.cleaned_data["note"],
-                override_reason=form.cleaned_data["override_reason"],
-                version=form.cleaned_data["version"],
-            )
-        except Project.DoesNotExist:
-            raise Http404 from None
-        except ValidationError as err:
-            for field, errors in err.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-            return ProjectDetailView().get(request, pk, form=form, status=400)
-        except Conflict as err:
-            form.add_error(None, err.message)
-            return ProjectDetailView().get(request, pk, form=form, status=409)
+
+        def write():
+            data = form.cleaned_data
+            try:
+                return services.project_change_stage(
+                    actor=request.user, project_id=pk, to_stage=data["to_stage"].code, note=data["note"],
+                    override_reason=data["override_reason"], version=data["version"],
+                )  # fmt: skip
+            except Project.DoesNotExist:
+                raise Http404 from None
+
+        _result, status = submit(form, write)
+        if status != 200:
+            return ProjectDetailView().get(request, pk, form=form, status=status)
         messages.success(request, _("阶段已变更"))
         return redirect("projects:project_detail", pk=pk)
 
@@ -201,23 +194,18 @@ class ApprovalUpdateView(LoginRequiredMixin, View):
         except ProjectApproval.DoesNotExist:
             raise Http404 from None
         form = ApprovalForm(request.POST, instance=approval, user=request.user, prefix=f"a{approval.pk}")
-        status = 400
-        if form.is_valid():
-            try:
-                services.approval_update(
-                    actor=request.user,
-                    approval_id=approval.pk,
-                    version=form.cleaned_data["version"],
-                    data=form.data_for_service(),
-                )
-            except ValidationError as err:
-                _form_errors(form, err)
-            except Conflict as err:
-                form.add_error(None, err.message)
-                status = 409
-            else:
-                messages.success(request, _("已保存：%(kind)s") % {"kind": approval.kind.name})
-                return redirect(f"{reverse('projects:project_approvals', args=[pk])}#approval-{approval.pk}")
+        _result, status = submit(
+            form,
+            lambda: services.approval_update(
+                actor=request.user,
+                approval_id=approval.pk,
+                version=form.cleaned_data["version"],
+                data=form.data_for_service(),
+            ),
+        )
+        if status == 200:
+            messages.success(request, _("已保存：%(kind)s") % {"kind": approval.kind.name})
+            return redirect(f"{reverse('projects:project_approvals', args=[pk])}#approval-{approval.pk}")
         # Show what was typed again, over the row as it is now.
         approval.refresh_from_db()
         form.instance = approval
@@ -235,44 +223,27 @@ class MilestoneUpdateView(LoginRequiredMixin, View):
             form = MilestoneOverrideForm(request.POST, prefix=f"o-{kind}")
         else:
             form = MilestoneActualForm(request.POST, prefix=f"r-{kind}")
-        status = 400
-        if form.is_valid():
+
+        def write():
             data = form.cleaned_data
-            try:
-                if which == "override":
-                    services.milestone_override(
-                        actor=request.user,
-                        project_id=pk,
-                        kind=kind,
-                        date=data["override_date"],
-                        reason=data["override_reason"],
-                        version=data["version"],
-                    )
-                else:
-                    services.milestone_set_actual(
-                        actor=request.user,
-                        project_id=pk,
-                        kind=kind,
-                        date=data["actual_date"],
-                        version=data["version"],
-                    )
-            except ValidationError as err:
-                _form_errors(form, err)
-            except Conflict as err:
-                form.add_error(None, err.message)
-                status = 409
-            else:
-                messages.success(request, _("节点已保存"))
-                return redirect(f"{reverse('projects:project_approvals', args=[pk])}#milestone-{kind}")
+            if which == "override":
+                return services.milestone_override(
+                    actor=request.user, project_id=pk, kind=kind, date=data["override_date"],
+                    reason=data["override_reason"], version=data["version"],
+                )  # fmt: skip
+            return services.milestone_set_actual(
+                actor=request.user,
+                project_id=pk,
+                kind=kind,
+                date=data["actual_date"],
+                version=data["version"],
+            )
+
+        _result, status = submit(form, write)
+        if status == 200:
+            messages.success(request, _("节点已保存"))
+            return redirect(f"{reverse('projects:project_approvals', args=[pk])}#milestone-{kind}")
         return ProjectApprovalsView().get(request, pk, bound={(which, kind): form}, status=status)
-
-
-def _form_errors(form, err: ValidationError) -> None:
-    if hasattr(err, "error_dict"):
-        for field, errors in err.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, err.messages)
 
 
 class ApprovalKindListView(LoginRequiredMixin, View):
@@ -309,21 +280,16 @@ class ApprovalKindEditView(LoginRequiredMixin, View):
     def post(self, request, pk: int):
         kind = self.get_object(request, pk)
         form = ApprovalKindForm(request.POST, instance=kind, user=request.user)
-        status = 400
-        if form.is_valid():
-            try:
-                services.approval_kind_update(
-                    actor=request.user,
-                    kind_id=kind.pk,
-                    fingerprint=form.cleaned_data["fingerprint"],
-                    data=form.data_for_service(),
-                )
-            except ValidationError as err:
-                _form_errors(form, err)
-            except Conflict as err:
-                form.add_error(None, err.message)
-                status = 409
-            else:
-                messages.success(request, _("已保存：%(kind)s") % {"kind": kind.name})
-                return redirect("projects:approval_kind_list")
+        _result, status = submit(
+            form,
+            lambda: services.approval_kind_update(
+                actor=request.user,
+                kind_id=kind.pk,
+                fingerprint=form.cleaned_data["fingerprint"],
+                data=form.data_for_service(),
+            ),
+        )
+        if status == 200:
+            messages.success(request, _("已保存：%(kind)s") % {"kind": kind.name})
+            return redirect("projects:approval_kind_list")
         return render(request, self.template_name, {"form": form, "object": kind}, status=status)

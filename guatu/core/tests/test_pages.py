@@ -12,7 +12,7 @@ def test_login_page_logs_in_and_refuses_a_wrong_password(client, world):
     bad = client.post(reverse("login"), {"username": "t_city", "password": "wrong-password"})
     assert bad.status_code == 200 and "用户名或密码不正确" in bad.content.decode()
     good = client.post(reverse("login"), {"username": "t_city", "password": "Guatu-test-2026"})
-    assert good.status_code == 302 and good["Location"] == reverse("projects:project_list")
+    assert good.status_code == 302 and good["Location"] == reverse("home")
 
 
 @pytest.mark.parametrize(
