@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "guatu.org",
     "guatu.projects",
     "guatu.progress",
+    "guatu.targets",
     "guatu.demo",
 ]
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("guatu.accounts.urls")),
     path("projects/", include("guatu.projects.urls")),
     path("progress/", include("guatu.progress.urls")),
+    path("targets/", include("guatu.targets.urls")),
     path("core/", include("guatu.core.urls")),
     path("api/", include("guatu.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -128,8 +128,36 @@ for _label in (
     "progress.ReportStatus",
     "progress.WarningLevel",
     "progress.WarningRule",
+    "targets.QuarterPhase",
+    "targets.ScoringScheme",
+    "targets.SchemeItem",
 ):
     policy(_label)(_reference)
+
+
+def _city_level() -> Q:
+    return Q(region__isnull=False, region__parent__isnull=True)
+
+
+@policy("targets.Target")
+@policy("targets.Pledge")
+def _target(user, action: str) -> Q:
+    """Targets and pledges are set by the project office. Everyone in government reads the city's;
+    a county reads its own division's, a department or zone its own unit's."""
+    role = user.role
+    if role == Role.CITY_ADMIN:
+        return ALL
+    if action not in READ_ACTIONS:
+        return NONE
+    if role == Role.LEADER:
+        return ALL
+    if role == Role.COUNTY and user.region_id:
+        return _city_level() | Q(region=user.region_id) | Q(unit__region=user.region_id)
+    if role == Role.DEPARTMENT and user.unit_id:
+        return _city_level() | Q(unit=user.unit_id)
+    if role in BUSINESS_ROLES:
+        return _city_level()
+    return NONE
 
 
 def _project_child(user, action: str, prefix: str = "project") -> Q:

@@ -21,6 +21,7 @@ class ProjectForm(forms.ModelForm):
         model = Project
         fields = [*EDITABLE_FIELDS, "departments"]
         widgets = {
+            "signed_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "planned_start": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "planned_completion": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "description": forms.Textarea(attrs={"rows": 3}),

@@ -61,6 +61,7 @@ class Project(TrackedModel):
     annual_planned_investment = models.DecimalField(
         _("年度计划投资(万元)"), max_digits=14, decimal_places=2, default=0
     )
+    signed_on = models.DateField(_("签约日期"), null=True, blank=True)
     planned_start = models.DateField(_("计划开工日期"), null=True, blank=True)
     planned_completion = models.DateField(_("计划竣工日期"), null=True, blank=True)
     stage = models.ForeignKey(Stage, models.PROTECT, related_name="projects", verbose_name=_("阶段"))

@@ -28,7 +28,7 @@ from guatu.projects.models import (
 STALE_MESSAGE = _("该项目已被他人修改（当前版本 %(current)s，您编辑的是版本 %(yours)s），请刷新后重试")
 EDITABLE_FIELDS = (
     "code", "name", "enterprise", "region", "chain", "kind", "build_type", "total_investment",
-    "annual_planned_investment", "planned_start", "planned_completion", "steward", "lead_leader",
+    "annual_planned_investment", "signed_on", "planned_start", "planned_completion", "steward", "lead_leader",
     "latitude", "longitude", "capacity_gate", "environment_gate", "safety_gate", "is_two_high",
     "two_high_approval", "is_six_small", "description",
 )  # fmt: skip
