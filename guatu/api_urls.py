@@ -5,6 +5,7 @@ from guatu.accounts.api import TokenObtainView
 from guatu.org.api import ChainViewSet, RegionViewSet, UnitViewSet
 from guatu.progress.api import MonthlyReportViewSet, WarningViewSet
 from guatu.projects.api import ApprovalViewSet, ProjectViewSet
+from guatu.targets.api import RankingView, TargetViewSet
 
 app_name = "api"
 
@@ -16,8 +17,10 @@ router.register("chains", ChainViewSet, basename="chain")
 router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("warnings", WarningViewSet, basename="warning")
 router.register("reports", MonthlyReportViewSet, basename="report")
+router.register("targets", TargetViewSet, basename="target")
 
 urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="token"),
+    path("rankings/", RankingView.as_view(), name="rankings"),
     path("", include(router.urls)),
 ]

@@ -225,3 +225,6 @@ LOGGING = {
 }
 
 APP_NAME = _("挂图作战")
+
+# A filter left empty means "all", and says so.
+FILTERS_EMPTY_CHOICE_LABEL = _("全部")

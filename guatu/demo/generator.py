@@ -26,7 +26,7 @@ from django.utils import timezone
 from guatu.accounts.models import Role, User
 from guatu.accounts.services import user_snapshot
 from guatu.core.changelog import record_change, snapshot
-from guatu.demo import approvals, reports, warnings_demo
+from guatu.demo import approvals, reports, targets_demo, warnings_demo
 from guatu.demo import catalogue as cat
 from guatu.org.models import Chain, Region, Unit
 from guatu.org.services import ReferenceDataMissing, chain_get_or_create, regions_load, unit_get_or_create
@@ -527,6 +527,7 @@ def demo_build(*, reset: bool = False) -> BuildResult:
         approvals.build(today=today, result=result)
         reports.build(today=today, result=result)
         warnings_demo.build(today=today, result=result)
+        targets_demo.build(today=today, result=result)  # the seed's targets, splits and pledges
     result.accounts = [users[a.username] for a in cat.ACCOUNTS]
     return result
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 MONTH, QUARTER, YEAR = "month", "quarter", "year"
@@ -61,7 +62,9 @@ class Period:
         if self.kind == YEAR:
             return _("%(y)s年") % {"y": self.year}
         if self.kind == QUARTER:
-            return _("%(y)s年第%(q)s季度") % {"y": self.year, "q": "一二三四"[self.index - 1]}
+            chinese = translation.get_language() or ""
+            q = "一二三四"[self.index - 1] if chinese.startswith("zh") else self.index
+            return _("%(y)s年第%(q)s季度") % {"y": self.year, "q": q}
         return _("%(y)s年%(m)s月") % {"y": self.year, "m": self.index}
 
     @property

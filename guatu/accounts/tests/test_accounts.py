@@ -321,3 +321,17 @@ def test_list_filters_by_role_including_no_role(client, world):
     assert "t_shuangta" in body and "t_longcheng" in body and "newbie" not in body
     body = client.get(reverse("accounts:user_list"), {"q": "shuang"}).content.decode()
     assert "t_shuangta" in body and "t_longcheng" not in body
+
+
+def test_grant_role_command_bootstraps_the_first_security_administrator(world):
+    from django.core.management import CommandError, call_command
+
+    user = make_user(Role.NONE, username="first_secadmin")
+    call_command("grant_role", "first_secadmin", "secadmin")
+    user.refresh_from_db()
+    assert user.role == Role.SECADMIN
+    assert user_log().last().actor is None
+    with pytest.raises(CommandError, match="须选择一个县"):
+        call_command("grant_role", "first_secadmin", "county")
+    with pytest.raises(CommandError, match="找不到：nobody"):
+        call_command("grant_role", "nobody", "leader")

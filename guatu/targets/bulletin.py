@@ -1,0 +1,977 @@
+"""通报: the official bulletin of a period, laid out per GB/T 9704-2012 《党政机关公文格式》.
+
+Two layers:
+
+- The layout layer (`Gongwen`) knows the standard and nothing of targets: the A4 page, the margins
+  and the 156 × 225 mm text block, the 22 lines × 28 characters document grid of 3号仿宋, fonts by
+  their East Asian names, the 版头 (issuing-authority mark, document number, red separator), the
+  title, headings of four levels, body paragraphs, tables, the signature and date, the 版记, and
+  page numbers on the outer side of odd and even pages.
+- The content layer (`bulletin_content`, `bulletin_write`, `bulletin_docx`) reads the period's
+  figures through the selectors (targets and their forecasts, the ranking, red-light projects,
+  overdue problems) and writes them with the layout layer.
+
+Who reads: the page passes the signed-in user, so restrict() decides as it does everywhere else.
+The command runs as the system, with no user: there `user=None` means the whole city, and the same
+selectors read it as `system_reader()`, an account of role 领导 that exists only in memory (never
+saved). A leader reads every row and writes none, so restrict() stays the one place that decides
+and the command can change nothing.
+"""
+
+import datetime as dt
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import IO, Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from docx import Document
+from docx.enum.section import WD_SECTION_START
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Length, Mm, Pt, RGBColor, Twips
+
+from guatu.targets.periods import Period
+
+# --- layout layer: GB/T 9704-2012
+
+PAGE_WIDTH, PAGE_HEIGHT = Mm(210), Mm(297)  # A4
+TOP_MARGIN = Mm(37)  # 天头
+BINDING_MARGIN = Mm(28)  # 订口 (left)
+TEXT_WIDTH, TEXT_HEIGHT = Mm(156), Mm(225)  # 版心
+RIGHT_MARGIN = Mm(210 - 28 - 156)  # 26 mm
+BOTTOM_MARGIN = Mm(297 - 37 - 225)  # 35 mm
+LINES_PER_PAGE, CHARS_PER_LINE = 22, 28
+ISSUER_OFFSET = Mm(35)  # 发文机关标志 from the top of the text block
+SEPARATOR_GAP_PT = 11  # red line 4 mm (11.3 pt) below the 发文字号; Word counts border space in points
+PAGE_NUMBER_GAP = Mm(7)  # page number's top 7 mm below the text block
+
+# 字号 (Chinese type sizes) in points.
+SIZE = {
+    "初号": 42, "小初": 36, "一号": 26, "小一": 24, "二号": 22, "小二": 18,
+    "三号": 16, "小三": 15, "四号": 14, "小四": 12, "五号": 10.5, "小五": 9,
+}  # fmt: skip
+BODY_SIZE = Pt(SIZE["三号"])
+TITLE_SIZE = Pt(SIZE["二号"])
+IMPRINT_SIZE = Pt(SIZE["四号"])  # 版记
+PAGE_NUMBER_SIZE = Pt(SIZE["四号"])
+# Tables: the standard fixes no size; 小四, or 五号 for a table too wide for it.
+TABLE_SIZE = Pt(SIZE["小四"])
+SMALL_TABLE_SIZE = Pt(SIZE["五号"])
+
+# Fonts by the names Chinese government machines have; elsewhere the reader substitutes its own.
+XIAOBIAOSONG = "方正小标宋简体"
+FANGSONG = "仿宋_GB2312"
+HEITI = "黑体"
+KAITI = "楷体_GB2312"
+SONGTI = "宋体"
+
+RED = RGBColor(0xFF, 0x00, 0x00)
+RED_HEX = "FF0000"
+
+# Heading levels: 一、 in 黑体, （一） in 楷体, 1. and （1） in 仿宋.
+HEADING_FONTS = {1: HEITI, 2: KAITI, 3: FANGSONG, 4: FANGSONG}
+
+_DIGITS = "零一二三四五六七八九"
+
+
+def twips(length: Length) -> int:
+    return round(length / 635)  # 635 EMU to a twip (1/20 pt)
+
+
+LINE_PITCH = math.floor(twips(TEXT_HEIGHT) / LINES_PER_PAGE)  # twips: 22 lines fit in 225 mm
+CHAR_PITCH_PT = twips(TEXT_WIDTH) / 20 / CHARS_PER_LINE  # 28 characters across 156 mm
+# Word's docGrid charSpace: (character pitch − the Normal font size) × 4096, in points; rounded
+# down, so that 28 characters always fit the line.
+CHAR_SPACE = math.floor((CHAR_PITCH_PT - SIZE["三号"]) * 4096)
+
+
+def chinese_number(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十, 99 → 九十九 (headings never run past 99)."""
+    if not 0 < n < 100:
+        return str(n)
+    tens, ones = divmod(n, 10)
+    text = ("" if tens == 1 else _DIGITS[tens]) + "十" if tens else ""
+    return text + (_DIGITS[ones] if ones else "")
+
+
+def ordinal(level: int, n: int) -> str:
+    """结构层次序数: 一、 （一） 1. （1）."""
+    return {1: f"{chinese_number(n)}、", 2: f"（{chinese_number(n)}）", 3: f"{n}.", 4: f"（{n}）"}[level]
+
+
+# Word rejects a file whose property elements are out of the schema's order (ECMA-376 part 1):
+# the children of these elements, in order, so that a new child goes in its place.
+SCHEMA_ORDER = {
+    "pPr": [
+        "pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
+        "suppressLineNumbers", "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap",
+        "overflowPunct", "topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd",
+        "snapToGrid", "spacing", "ind", "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc",
+        "textDirection", "textAlignment", "textboxTightWrap", "outlineLvl", "divId", "cnfStyle", "rPr",
+        "sectPr", "pPrChange",
+    ],
+    "rPr": [
+        "rStyle", "rFonts", "b", "bCs", "i", "iCs", "caps", "smallCaps", "strike", "dstrike", "outline",
+        "shadow", "emboss", "imprint", "noProof", "snapToGrid", "vanish", "webHidden", "color", "spacing",
+        "w", "kern", "position", "sz", "szCs", "highlight", "u", "effect", "bdr", "shd", "fitText",
+        "vertAlign", "rtl", "cs", "em", "lang", "eastAsianLayout", "specVanish", "oMath",
+    ],
+    "tblPr": [
+        "tblStyle", "tblpPr", "tblOverlap", "bidiVisual", "tblStyleRowBandSize", "tblStyleColBandSize",
+        "tblW", "jc", "tblCellSpacing", "tblInd", "tblBorders", "shd", "tblLayout", "tblCellMar",
+        "tblLook", "tblCaption", "tblDescription",
+    ],
+    "pBdr": ["top", "left", "bottom", "right", "between", "bar"],
+    "tblBorders": ["top", "left", "start", "bottom", "right", "end", "insideH", "insideV"],
+    "tblCellMar": ["top", "left", "start", "bottom", "right", "end"],
+}  # fmt: skip
+
+
+def _local(element) -> str:
+    return element.tag.rsplit("}", 1)[-1]
+
+
+def _set(element, tag: str, **attrs: str | int) -> Any:
+    """The child `tag` of an oxml element, created in its schema place if missing, with these w:
+    attributes."""
+    child = element.find(qn(tag))
+    if child is None:
+        child = OxmlElement(tag)
+        order = SCHEMA_ORDER.get(_local(element))
+        name = tag.split(":", 1)[1]
+        later = None
+        if order and name in order:
+            after = set(order[order.index(name) + 1 :])
+            later = next((c for c in element if _local(c) in after), None)
+        if later is not None:
+            later.addprevious(child)
+        else:
+            element.append(child)
+    for name, value in attrs.items():
+        child.set(qn(f"w:{name}"), str(value))
+    return child
+
+
+def set_fonts(rpr, name: str) -> None:
+    """One font for every script, East Asian included (w:rFonts eastAsia), and no theme font that
+    would override it."""
+    fonts = _set(rpr, "w:rFonts")
+    for attr in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme"):
+        fonts.attrib.pop(qn(f"w:{attr}"), None)
+    for attr in ("ascii", "hAnsi", "eastAsia", "cs"):
+        fonts.set(qn(f"w:{attr}"), name)
+    fonts.set(qn("w:hint"), "eastAsia")
+
+
+def style_run(run, *, font: str, size: Length, bold: bool = False, color: RGBColor | None = None) -> None:
+    run.font.size = size
+    run.font.bold = bold
+    if color is not None:
+        run.font.color.rgb = color
+    set_fonts(run._r.get_or_add_rPr(), font)
+    _set(run._r.get_or_add_rPr(), "w:szCs", val=round(size.pt * 2))
+
+
+def no_grid(paragraph) -> None:
+    """Opt out of the character grid: large type would take two grid cells a character."""
+    _set(paragraph._p.get_or_add_pPr(), "w:snapToGrid", val=0)
+
+
+def indent_chars(paragraph, *, first_line: int = 0, left: int = 0, right: int = 0) -> None:
+    """Indents in characters (空二字): Word reads the *Chars attributes, other readers the twips."""
+    fmt = paragraph.paragraph_format
+    pitch = Pt(CHAR_PITCH_PT)
+    if first_line:
+        fmt.first_line_indent = pitch * first_line
+    if left:
+        fmt.left_indent = pitch * left
+    if right:
+        fmt.right_indent = pitch * right
+    ind = _set(paragraph._p.get_or_add_pPr(), "w:ind")
+    for name, chars in (("firstLineChars", first_line), ("leftChars", left), ("rightChars", right)):
+        if chars:
+            ind.set(qn(f"w:{name}"), str(chars * 100))
+
+
+def border(paragraph, side: str, *, size_eighths: int, color: str = "000000", space_pt: int = 1) -> None:
+    """A line above or below the paragraph across the text block (w:pBdr)."""
+    pbdr = _set(paragraph._p.get_or_add_pPr(), "w:pBdr")
+    _set(pbdr, f"w:{side}", val="single", sz=size_eighths, space=space_pt, color=color)
+
+
+def add_page_field(paragraph, *, font: str, size: Length) -> None:
+    """A PAGE field (begin, instruction, separate, shown value, end), each run in the footer's font."""
+
+    def run_with(element_tag: str, **attrs) -> None:
+        run = paragraph.add_run()
+        style_run(run, font=font, size=size)
+        element = OxmlElement(element_tag)
+        for name, value in attrs.items():
+            element.set(qn(name), value)
+        if element_tag == "w:instrText":
+            element.set(qn("xml:space"), "preserve")
+            element.text = " PAGE "
+        run._r.append(element)
+
+    run_with("w:fldChar", **{"w:fldCharType": "begin"})
+    run_with("w:instrText")
+    run_with("w:fldChar", **{"w:fldCharType": "separate"})
+    shown = paragraph.add_run("1")
+    style_run(shown, font=font, size=size)
+    run_with("w:fldChar", **{"w:fldCharType": "end"})
+
+
+class Gongwen:
+    """A document laid out per GB/T 9704-2012. Build it top to bottom, then `save()` or `to_bytes()`."""
+
+    def __init__(self, *, title: str, author: str, on: dt.date):
+        self.document = Document()
+        self._counters = [0, 0, 0, 0]
+        self._page_setup()
+        self._defaults()
+        self._footers()
+        props = self.document.core_properties
+        props.title = title
+        props.subject = title
+        props.author = author
+        props.last_modified_by = author
+        props.comments = ""
+        props.keywords = _("通报")
+        props.category = _("通报")
+        props.revision = 1
+        props.created = props.modified = dt.datetime.combine(on, dt.time(8, 0))
+
+    # page, grid, defaults
+
+    def _page_setup(self) -> None:
+        section = self.document.sections[0]
+        section.start_type = WD_SECTION_START.NEW_PAGE
+        section.page_width, section.page_height = PAGE_WIDTH, PAGE_HEIGHT
+        section.top_margin, section.bottom_margin = TOP_MARGIN, BOTTOM_MARGIN
+        section.left_margin, section.right_margin = BINDING_MARGIN, RIGHT_MARGIN
+        section.gutter = Twips(0)
+        section.header_distance = Mm(15)
+        # The footer's bottom edge from the page's: the number's line sits 7 mm below the text block.
+        section.footer_distance = BOTTOM_MARGIN - PAGE_NUMBER_GAP - PAGE_NUMBER_SIZE
+        grid = _set(section._sectPr, "w:docGrid")
+        grid.set(qn("w:type"), "linesAndChars")
+        grid.set(qn("w:linePitch"), str(LINE_PITCH))
+        grid.set(qn("w:charSpace"), str(CHAR_SPACE))
+
+    def _defaults(self) -> None:
+        doc = self.document
+        defaults = doc.styles.element.find(qn("w:docDefaults"))
+        rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+        set_fonts(rpr, FANGSONG)
+        _set(rpr, "w:sz", val=32)
+        _set(rpr, "w:szCs", val=32)
+        _set(rpr, "w:lang", val="en-US", eastAsia="zh-CN", bidi="ar-SA")
+        ppr = defaults.find(qn("w:pPrDefault")).find(qn("w:pPr"))
+        spacing = _set(ppr, "w:spacing", before=0, after=0, line=LINE_PITCH, lineRule="exact")
+        spacing.attrib.pop(qn("w:afterAutospacing"), None)
+        normal = doc.styles["Normal"]
+        normal.font.size = BODY_SIZE
+        set_fonts(normal.element.get_or_add_rPr(), FANGSONG)
+        _set(normal.element.get_or_add_rPr(), "w:szCs", val=32)
+        # Settings: even and odd pages get their own footer; East Asian layout; Chinese theme language.
+        doc.settings.odd_and_even_pages_header_footer = True
+        settings = doc.settings.element
+        theme_lang = settings.find(qn("w:themeFontLang"))
+        if theme_lang is not None:
+            theme_lang.set(qn("w:eastAsia"), "zh-CN")
+        self._style("公文正文", font=FANGSONG, size=BODY_SIZE, first_line=2, justify=True)
+        for level in range(1, 5):
+            style = self._style(f"公文{level}级标题", font=HEADING_FONTS[level], size=BODY_SIZE, first_line=2)
+            _set(style.element.get_or_add_pPr(), "w:outlineLvl", val=level - 1)
+            style.paragraph_format.keep_with_next = True
+        self._style("公文标题", font=XIAOBIAOSONG, size=TITLE_SIZE, center=True)
+        self._style("公文表格", font=FANGSONG, size=TABLE_SIZE)
+        self._style("公文版记", font=FANGSONG, size=IMPRINT_SIZE)
+        self._style("公文页码", font=SONGTI, size=PAGE_NUMBER_SIZE)
+
+    def _style(self, name: str, *, font: str, size: Length, first_line: int = 0, center=False, justify=False):
+        style = self.document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        style.base_style = self.document.styles["Normal"]
+        style.quick_style = True
+        style.font.size = size
+        set_fonts(style.element.get_or_add_rPr(), font)
+        fmt = style.paragraph_format
+        if first_line:
+            fmt.first_line_indent = Pt(CHAR_PITCH_PT) * first_line
+        if center:
+            fmt.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        elif justify:
+            fmt.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+        return style
+
+    def _footers(self) -> None:
+        """ "— 1 —" in 4号半角宋体: odd pages at the right, even pages at the left, one character in."""
+        section = self.document.sections[0]
+        for footer, side in ((section.footer, "right"), (section.even_page_footer, "left")):
+            footer.is_linked_to_previous = False
+            paragraph = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
+            paragraph.style = self.document.styles["公文页码"]
+            fmt = paragraph.paragraph_format
+            fmt.alignment = WD_ALIGN_PARAGRAPH.RIGHT if side == "right" else WD_ALIGN_PARAGRAPH.LEFT
+            fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+            fmt.line_spacing = PAGE_NUMBER_SIZE
+            fmt.space_before = fmt.space_after = Pt(0)
+            if side == "right":
+                fmt.right_indent = PAGE_NUMBER_SIZE
+            else:
+                fmt.left_indent = PAGE_NUMBER_SIZE
+            no_grid(paragraph)
+            style_run(paragraph.add_run("— "), font=SONGTI, size=PAGE_NUMBER_SIZE)
+            add_page_field(paragraph, font=SONGTI, size=PAGE_NUMBER_SIZE)
+            style_run(paragraph.add_run(" —"), font=SONGTI, size=PAGE_NUMBER_SIZE)
+
+    # building blocks
+
+    def paragraph(
+        self,
+        text: str = "",
+        *,
+        style: str = "公文正文",
+        font: str = FANGSONG,
+        size: Length = BODY_SIZE,
+        bold: bool = False,
+        color: RGBColor | None = None,
+    ):
+        paragraph = self.document.add_paragraph(style=style)
+        if text:
+            style_run(paragraph.add_run(text), font=font, size=size, bold=bold, color=color)
+        return paragraph
+
+    def blank(self, lines: int = 1) -> None:
+        for _line in range(lines):
+            paragraph = self.document.add_paragraph(style="公文正文")
+            paragraph.paragraph_format.first_line_indent = Pt(0)
+
+    def masthead(self, *, issuer: str, number: str) -> None:
+        """版头: the red issuing-authority mark 35 mm down, two blank lines, the 发文字号, the red line."""
+        size = Pt(min(SIZE["小初"], math.floor(TEXT_WIDTH.pt / max(len(issuer), 1) * 0.92)))
+        mark = self.paragraph(issuer, style="公文标题", font=XIAOBIAOSONG, size=size, color=RED)
+        fmt = mark.paragraph_format
+        fmt.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        fmt.space_before = ISSUER_OFFSET
+        fmt.line_spacing_rule = WD_LINE_SPACING.SINGLE
+        no_grid(mark)
+        self.blank(2)
+        numbered = self.paragraph(number)
+        numbered.paragraph_format.first_line_indent = Pt(0)
+        numbered.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        # The separator as the 发文字号 line's bottom border: the text block's width, red, 4 mm down.
+        border(numbered, "bottom", size_eighths=12, color=RED_HEX, space_pt=SEPARATOR_GAP_PT)
+
+    def title(self, text: str) -> None:
+        """标题: 2号小标宋, centred, two blank lines below the red line."""
+        self.blank(2)
+        title = self.paragraph(text, style="公文标题", font=XIAOBIAOSONG, size=TITLE_SIZE)
+        title.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        title.paragraph_format.line_spacing = Pt(SIZE["二号"] * 1.5)
+        no_grid(title)
+
+    def recipients(self, text: str) -> None:
+        """主送机关: one blank line below the title, flush left, ending with a full-width colon."""
+        self.blank()
+        paragraph = self.paragraph(text)
+        paragraph.paragraph_format.first_line_indent = Pt(0)
+
+    def body(self, text: str):
+        return self.paragraph(text)
+
+    def heading(self, level: int, text: str, *, body: str = ""):
+        """A numbered heading (一、 （一） 1. （1）); with `body` the text runs on in 仿宋."""
+        self._counters[level - 1] += 1
+        for deeper in range(level, 4):
+            self._counters[deeper] = 0
+        paragraph = self.document.add_paragraph(style=f"公文{level}级标题")
+        label = ordinal(level, self._counters[level - 1]) + text
+        style_run(paragraph.add_run(label), font=HEADING_FONTS[level], size=BODY_SIZE)
+        if body:
+            paragraph.style = self.document.styles["公文正文"]
+            _set(paragraph._p.get_or_add_pPr(), "w:outlineLvl", val=level - 1)
+            style_run(paragraph.add_run(body), font=FANGSONG, size=BODY_SIZE)
+        return paragraph
+
+    def caption(self, text: str):
+        paragraph = self.paragraph(text, font=HEITI, size=Pt(SIZE["四号"]))
+        paragraph.paragraph_format.first_line_indent = Pt(0)
+        paragraph.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        paragraph.paragraph_format.keep_with_next = True
+        return paragraph
+
+    def table(
+        self,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        *,
+        widths_mm: Sequence[float] | None = None,
+        left_columns: Sequence[int] = (),
+    ):
+        """A ruled table across the text block: headers in 黑体, cells in 仿宋, the header row
+        repeated on every page."""
+        table = self.document.add_table(rows=1, cols=len(headers))
+        table.style = self.document.styles["Table Grid"]
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        table.autofit = False
+        size = table_size(headers, rows)
+        widths = list(widths_mm or column_widths(headers, rows, size=size))
+        scale = TEXT_WIDTH.mm / sum(widths)
+        widths = [w * scale for w in widths]
+        header_row = table.rows[0]
+        _set(header_row._tr.get_or_add_trPr(), "w:tblHeader", val=1)
+        for i, text in enumerate(headers):
+            self._cell(header_row.cells[i], text, font=HEITI, size=size, center=True)
+        for values in rows:
+            row = table.add_row()
+            _set(row._tr.get_or_add_trPr(), "w:cantSplit", val=1)
+            for i, text in enumerate(values):
+                self._cell(row.cells[i], text, font=FANGSONG, size=size, center=i not in left_columns)
+        for row in table.rows:
+            for i, cell in enumerate(row.cells):
+                cell.width = Mm(widths[i])
+        for i, column in enumerate(table.columns):
+            column.width = Mm(widths[i])
+        return table
+
+    def _cell(self, cell, text: str, *, font: str, size: Length, center: bool) -> None:
+        cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+        paragraph = cell.paragraphs[0]
+        paragraph.style = self.document.styles["公文表格"]
+        fmt = paragraph.paragraph_format
+        fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        fmt.line_spacing = Pt(size.pt * 1.5)
+        fmt.alignment = WD_ALIGN_PARAGRAPH.CENTER if center else WD_ALIGN_PARAGRAPH.LEFT
+        no_grid(paragraph)
+        style_run(paragraph.add_run(text), font=font, size=size)
+
+    def after_table(self) -> None:
+        """Tables end flush; the next paragraph starts after one blank line."""
+        self.blank()
+
+    def signature(self, *, issuer: str, on: dt.date) -> None:
+        """发文机关署名 over 成文日期; the date four characters in from the right, the name centred
+        over it."""
+        date_text = chinese_date(on)
+        self.blank(2)
+        name = self.paragraph(issuer)
+        name.paragraph_format.first_line_indent = Pt(0)
+        name.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        shift = (text_width_chars(date_text) - text_width_chars(issuer)) / 2
+        indent_chars(name, right=max(0, round(4 + shift)))
+        date = self.paragraph(date_text)
+        date.paragraph_format.first_line_indent = Pt(0)
+        date.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        indent_chars(date, right=4)
+
+    def imprint(self, *, copy_to: str, printer: str, printed_on: dt.date) -> None:
+        """版记 in 4号仿宋: 抄送 and the printer one character in from each side, between rules as
+        wide as the text block (thick above and below, thin between), the printing date at the right."""
+        self.blank()
+        table = self.document.add_table(rows=2, cols=1)
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        table.autofit = False
+        tbl_pr = table._tbl.tblPr
+        _set(tbl_pr, "w:tblW", w=twips(TEXT_WIDTH), type="dxa")
+        borders = _set(tbl_pr, "w:tblBorders")
+        for side, size in (
+            ("top", 8),
+            ("left", 0),
+            ("bottom", 8),
+            ("right", 0),
+            ("insideH", 6),
+            ("insideV", 0),
+        ):
+            if size:  # 0.35 mm thick rules outside, a 0.25 mm thin one between
+                _set(borders, f"w:{side}", val="single", sz=size, space=0, color="000000")
+            else:
+                _set(borders, f"w:{side}", val="nil")
+        margins = _set(tbl_pr, "w:tblCellMar")
+        one_char = twips(IMPRINT_SIZE)
+        _set(margins, "w:left", w=one_char, type="dxa")
+        _set(margins, "w:right", w=one_char, type="dxa")
+        lines = (f"抄送：{copy_to}。", printer)
+        for row, text in zip(table.rows, lines, strict=True):
+            cell = row.cells[0]
+            cell.width = TEXT_WIDTH
+            paragraph = cell.paragraphs[0]
+            paragraph.style = self.document.styles["公文版记"]
+            style_run(paragraph.add_run(text), font=FANGSONG, size=IMPRINT_SIZE)
+            _set(row._tr.get_or_add_trPr(), "w:cantSplit", val=1)
+        last = table.rows[1].cells[0].paragraphs[0]
+        stop = TEXT_WIDTH - IMPRINT_SIZE * 2
+        last.paragraph_format.tab_stops.add_tab_stop(stop, alignment=WD_TAB_ALIGNMENT.RIGHT)
+        style_run(last.add_run(f"\t{chinese_date(printed_on)}印发"), font=FANGSONG, size=IMPRINT_SIZE)
+        self.imprint_table = table
+
+    def save(self, target: str | IO[bytes]) -> None:
+        self.document.save(target)
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        self.save(buffer)
+        return buffer.getvalue()
+
+
+def text_width_chars(text: str) -> float:
+    """Width in full-width characters: ASCII (digits, Latin) takes half a character."""
+    return sum(0.5 if ord(ch) < 0x80 else 1 for ch in text)
+
+
+CELL_PADDING_MM = 2 * 1.91  # Word's default cell margins, 0.19 cm a side
+
+
+def _cell_chars(text: str) -> float:
+    # Latin letters and digits of a Chinese font run a little wider than half a character.
+    return sum(0.6 if ord(ch) < 0x80 else 1 for ch in text)
+
+
+def column_needs(headers: Sequence[str], rows: Sequence[Sequence[str]], *, size: Length) -> list[float]:
+    """What each column needs (mm) to hold its longest cell on one line; a header of four characters
+    or more may wrap onto two."""
+    char_mm = size.pt * 25.4 / 72
+    need = []
+    for i, header in enumerate(headers):
+        head = _cell_chars(header)
+        head = head if head <= 3 else math.ceil(head / 2)
+        longest = max([head, *(_cell_chars(r[i]) for r in rows), 1])
+        need.append(longest * char_mm + CELL_PADDING_MM)
+    return need
+
+
+def column_widths(headers: Sequence[str], rows: Sequence[Sequence[str]], *, size: Length) -> list[float]:
+    """Column widths (mm) across the text block: each column gets what its longest cell needs; when
+    the table is too wide the short columns keep theirs and the long ones share the rest; room to
+    spare goes to every column in proportion."""
+    need = column_needs(headers, rows, size=size)
+    width = TEXT_WIDTH.mm
+    widths = [0.0] * len(need)
+    remaining, room = list(range(len(need))), width
+    while remaining:
+        share = room / len(remaining)
+        fits = [i for i in remaining if need[i] <= share]
+        if not fits:
+            # The long columns share what is left as their typical cells need, so that an
+            # ordinary row is not made tall by one long cell elsewhere in the column.
+            typical = {i: _typical(i, headers, rows, size) for i in remaining}
+            total = sum(typical.values())
+            for i in remaining:
+                widths[i] = room * typical[i] / total
+            break
+        for i in fits:
+            widths[i] = need[i]
+            room -= need[i]
+        remaining = [i for i in remaining if i not in fits]
+    spare = width - sum(widths)
+    if spare > 0:
+        total = sum(widths)
+        widths = [w + spare * w / total for w in widths]
+    return widths
+
+
+def _typical(column: int, headers: Sequence[str], rows: Sequence[Sequence[str]], size: Length) -> float:
+    cells = [_cell_chars(r[column]) for r in rows] or [_cell_chars(headers[column])]
+    return max(sum(cells) / len(cells), 1) * size.pt * 25.4 / 72 + CELL_PADDING_MM
+
+
+def table_size(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> Length:
+    """小四 when every column fits on one line at it, else 五号 (wide tables, long lists)."""
+    if sum(column_needs(headers, rows, size=TABLE_SIZE)) <= TEXT_WIDTH.mm:
+        return TABLE_SIZE
+    return SMALL_TABLE_SIZE
+
+
+def chinese_date(day: dt.date) -> str:
+    """成文日期 in Arabic numerals, year in full, no padding: 2026年4月5日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def document_number(*, code: str, year: int, number: int) -> str:
+    """发文字号: 机关代字〔年份〕序号号, the year in 六角括号, the number without padding."""
+    return f"{code}〔{year}〕{number}号"
+
+
+# --- content layer
+
+
+@dataclass(frozen=True)
+class OverdueProblem:
+    """One problem past its deadline, as the bulletin names it (filled by the problems app)."""
+
+    title: str
+    project: str
+    region: str
+    owner: str  # 推进主体
+    lead_leader: str  # 牵头领导
+    due_date: dt.date
+    days_overdue: int
+
+
+def overdue_problems(*, user, period: Period, today: dt.date) -> list[OverdueProblem]:
+    """Problems past their deadline and not closed on `today`, worst first, for the bulletin.
+
+    The problems app fills this hook: read through restrict() for `user` (the system reader when the
+    command runs), convert each to an `OverdueProblem`. Until problems exist it returns nothing, and
+    the bulletin leaves the section out."""
+    return []
+
+
+def system_reader():
+    """The command's reader: an unsaved, read-only account of role 领导 (whole city, no writes)."""
+    from guatu.accounts.models import Role, User
+
+    return User(username="system", role=Role.LEADER, is_active=True)
+
+
+def issuer_names() -> tuple[str, str, str]:
+    """(issuing authority, its 机关代字, the city's name) for the configured city."""
+    from guatu.org.selectors import city_region
+
+    city = city_region()
+    name = city.name if city else _("本市")
+    return (
+        _("%(city)s重点项目建设指挥部办公室") % {"city": name},
+        _("%(short)s重项办") % {"short": name[:1]},
+        name,
+    )
+
+
+@dataclass
+class BulletinContent:
+    period: Period
+    today: dt.date
+    number: int
+    issuer: str
+    issuer_code: str
+    city: str
+    targets: list = field(default_factory=list)  # TargetRow from selectors.target_rows
+    scheme: Any = None
+    units: list = field(default_factory=list)  # UnitScore from scoring.ranking_for
+    red: list = field(default_factory=list)  # ProjectWarning, with `red_reasons`
+    problems: list[OverdueProblem] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return _("关于%(period)s全市重点项目建设情况的通报") % {"period": self.period.label}
+
+    @property
+    def document_number(self) -> str:
+        return document_number(code=self.issuer_code, year=self.today.year, number=self.number)
+
+    @property
+    def as_of(self) -> str:
+        if self.today >= self.period.end:
+            return _("截至期末")
+        return _("截至%(m)s月%(d)s日") % {"m": self.today.month, "d": self.today.day}
+
+    @property
+    def summary(self) -> str:
+        return targets_summary(self.targets)
+
+    @property
+    def target_lines(self) -> list[tuple[Any, str, str]]:
+        """(row, metric name, the sentence the bulletin prints) for each target."""
+        return [(row, metric_label(row), target_sentence(row, as_of=self.as_of)) for row in self.targets]
+
+    @property
+    def ranking_table(self) -> tuple[list[str], list[list[str]]]:
+        return ranking_table_rows(self.units)
+
+    @property
+    def red_by_region(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for warning in self.red:
+            counts[warning.region.label] = counts.get(warning.region.label, 0) + 1
+        return counts
+
+    @property
+    def filename(self) -> str:
+        label = self.period.label.replace("/", "-")  # a month label may hold a slash in English
+        return _("%(city)s重点项目建设%(period)s通报.docx") % {"city": self.city, "period": label}
+
+
+def number_text(value) -> str:
+    """A figure as the text prints it: 120, 81.7, 1234.5 (no trailing zeros, no exponent)."""
+    if value is None:
+        return "—"
+    value = Decimal(value) if not isinstance(value, Decimal) else value
+    value = value.quantize(Decimal("0.01")).normalize()
+    return f"{value:f}"
+
+
+def figure(value, unit: str) -> str:
+    return number_text(value) + unit if value is not None else _("暂无数据")
+
+
+def red_projects(*, user) -> list:
+    """Projects whose light is red, with the reasons that made them red (`red_reasons`)."""
+    from guatu.progress.selectors import warning_queryset
+
+    warnings = list(warning_queryset(user=user).filter(level__code="red"))
+    for warning in warnings:
+        reasons = [r.get("reason", "") for r in warning.reasons if r.get("level") == "red"]
+        warning.red_reasons = [r for r in reasons or [r.get("reason", "") for r in warning.reasons] if r]
+    return warnings
+
+
+def bulletin_content(
+    *, user, period: Period, today: dt.date | None = None, number: int | None = None
+) -> BulletinContent:
+    """Everything the bulletin says, read for `user` (None: the whole city, read by the system)."""
+    from guatu.targets.scoring import ranking_for
+    from guatu.targets.selectors import target_rows
+
+    today = today or timezone.localdate()
+    reader = user if user is not None else system_reader()
+    issuer, code, city = issuer_names()
+    scheme, units = ranking_for(user=reader, period=period, group="county", today=today)
+    return BulletinContent(
+        period=period,
+        today=today,
+        number=number if number is not None else default_number(period),
+        issuer=issuer,
+        issuer_code=code,
+        city=city,
+        targets=list(target_rows(user=reader, period=period, today=today, city_only=True)),
+        scheme=scheme,
+        units=list(units),
+        red=red_projects(user=reader),
+        problems=overdue_problems(user=reader, period=period, today=today),
+    )
+
+
+def default_number(period: Period) -> int:
+    """Without a number given, a quarter's bulletin is numbered by its quarter, a month's by its
+    month, a year's 1."""
+    return period.index or 1
+
+
+def target_sentence(row, *, as_of: str) -> str:
+    """One target's progress and forecast as the bulletin words it: the figures are the row's, as
+    `number_text` prints them."""
+    from guatu.targets.metrics import get_metric
+
+    target = row.target
+    metric = get_metric(target.metric)
+    unit = metric.unit
+    parts = [
+        _("目标%(cmp)s%(value)s")
+        % {"cmp": target.get_comparator_display(), "value": figure(target.value, unit)}
+    ]
+    if row.actual is None:
+        parts.append(_("%(as_of)s暂无数据") % {"as_of": as_of})
+    else:
+        done = _("%(as_of)s完成%(value)s") % {"as_of": as_of, "value": figure(row.actual, unit)}
+        if metric.kind != "rate" and target.comparator != "le" and target.value > 0:
+            ratio = Decimal(100) * row.actual / target.value
+            done += _("，完成率%(ratio)s%%") % {"ratio": number_text(ratio.quantize(Decimal("0.1")))}
+        parts.append(done)
+    if row.method not in ("final", "none", "") and row.forecast is not None:
+        band = ""
+        if row.forecast_low is not None and row.forecast_high is not None:
+            band = _("（区间%(low)s～%(high)s）") % {
+                "low": number_text(row.forecast_low),
+                "high": figure(row.forecast_high, unit),
+            }
+        parts.append(_("预计期末达到%(value)s%(band)s") % {"value": figure(row.forecast, unit), "band": band})
+    if row.parts_total is not None:
+        split = _("已分解到县（市）区合计%(total)s") % {"total": figure(row.parts_total, unit)}
+        if row.parts_gap:
+            split += _("，与目标相差%(gap)s") % {"gap": figure(abs(row.parts_gap), unit)}
+        parts.append(split)
+    return "；".join(parts) + _("，%(status)s。") % {"status": row.status_label}
+
+
+STATUS_ORDER = ("met", "on_track", "at_risk", "off_track", "missed", "no_data")
+
+
+def targets_summary(rows) -> str:
+    from guatu.targets.forecast import STATUS_LABELS
+
+    counts = {status: sum(1 for r in rows if r.status == status) for status in STATUS_ORDER}
+    spread = "、".join(
+        _("%(label)s%(n)s项") % {"label": STATUS_LABELS[s], "n": n} for s, n in counts.items() if n
+    )
+    return _("全市本期共设%(n)s项目标：%(spread)s。") % {"n": len(rows), "spread": spread}
+
+
+def movement_text(movement) -> str:
+    if movement is None:
+        return ""
+    if movement > 0:
+        return f"↑{movement}"
+    if movement < 0:
+        return f"↓{-movement}"
+    return "—"
+
+
+def ranking_table_rows(units) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the ranking table: rank, unit, each item's points, bonus, score, movement."""
+    items = [line.label for line in units[0].breakdown if line.kind != "bonus"] if units else []
+    headers = [_("名次"), _("单位"), *items, _("名次加分"), _("总分"), _("升降")]
+    rows = []
+    for unit in units:
+        points = [number_text(line.points) for line in unit.breakdown if line.kind != "bonus"]
+        rows.append(
+            [
+                str(unit.rank),
+                unit.name,
+                *points,
+                number_text(unit.bonus),
+                number_text(unit.score),
+                movement_text(unit.movement),
+            ]
+        )
+    return headers, rows
+
+
+def bulletin_write(content: BulletinContent) -> Gongwen:
+    """Lay the content out as the bulletin."""
+    doc = Gongwen(title=content.title, author=content.issuer, on=content.today)
+    doc.masthead(issuer=content.issuer, number=content.document_number)
+    doc.title(content.title)
+    doc.recipients(_("各县（市）区人民政府、开发区管委会，市直有关部门："))
+    doc.body(_("现将%(period)s全市重点项目建设情况通报如下。") % {"period": content.period.label})
+    tables = 0
+
+    doc.heading(1, _("目标完成情况"))
+    if content.targets:
+        doc.body(content.summary)
+        for _row, name, sentence in content.target_lines:
+            doc.heading(2, name + "。", body=sentence)
+    else:
+        doc.body(_("本期未设全市目标。"))
+
+    doc.heading(1, _("考核排名"))
+    if content.scheme is None or not content.units:
+        doc.body(_("本期未设考核方案，不作排名。"))
+    else:
+        scheme = content.scheme
+        doc.body(
+            _("按照《%(scheme)s》（第%(v)s版），对%(n)s个县（市）区和开发区进行考核，结果如下（见表%(t)s）。")
+            % {"scheme": scheme.name, "v": scheme.version, "n": len(content.units), "t": tables + 1}
+        )
+        leaders = [u.name for u in content.units if u.rank <= 3]
+        bottom = [u.name for u in content.units if u.is_bottom]
+        if leaders:
+            line = _("位列前三的是%(names)s") % {"names": "、".join(leaders)}
+            if bottom:
+                line += _("；排在后三位的是%(names)s") % {"names": "、".join(bottom)}
+            doc.body(line + "。")
+        tables += 1
+        doc.caption(_("表%(t)s  %(period)s考核排名") % {"t": tables, "period": content.period.label})
+        headers, rows = content.ranking_table
+        doc.table(headers, rows, left_columns=(1,))
+        doc.after_table()
+
+    doc.heading(1, _("红灯项目"))
+    if content.red:
+        spread = "、".join(
+            _("%(region)s%(n)s个") % {"region": r, "n": n} for r, n in content.red_by_region.items()
+        )
+        doc.body(
+            _(
+                "全市共有%(n)s个项目亮红灯，其中%(spread)s（见表%(t)s），请所在县（市）区和推进单位逐一查明原因、限期整改。"
+            )
+            % {"n": len(content.red), "spread": spread, "t": tables + 1}
+        )
+        tables += 1
+        doc.caption(_("表%(t)s  红灯项目") % {"t": tables})
+        rows = [
+            [str(i), w.project.name, w.region.label, "；".join(w.red_reasons)]
+            for i, w in enumerate(content.red, start=1)
+        ]
+        doc.table(
+            [_("序号"), _("项目名称"), _("所在地区"), _("红灯原因")],
+            rows,
+            left_columns=(1, 3),
+        )
+        doc.after_table()
+    else:
+        doc.body(_("本期没有亮红灯的项目。"))
+
+    if content.problems:
+        doc.heading(1, _("逾期未解决问题"))
+        doc.body(
+            _("以下%(n)s个问题已超过办理时限仍未解决（见表%(t)s），请推进主体和牵头领导加快推进。")
+            % {"n": len(content.problems), "t": tables + 1}
+        )
+        tables += 1
+        doc.caption(_("表%(t)s  逾期未解决问题") % {"t": tables})
+        rows = [
+            [
+                str(i),
+                p.title,
+                p.project,
+                p.owner,
+                p.lead_leader,
+                chinese_date(p.due_date),
+                str(p.days_overdue),
+            ]
+            for i, p in enumerate(content.problems, start=1)
+        ]
+        doc.table(
+            [_("序号"), _("问题"), _("项目"), _("推进主体"), _("牵头领导"), _("时限"), _("逾期天数")],
+            rows,
+            left_columns=(1, 2, 3),
+        )
+        doc.after_table()
+
+    doc.body(
+        _(
+            "各地各部门要对照目标任务，倒排工期、挂图作战，以月保季、以季保年；亮红灯项目所在地区和推进单位要逐一查明原因、限期整改，确保完成全年目标任务。"
+        )
+    )
+    doc.signature(issuer=content.issuer, on=content.today)
+    doc.imprint(
+        copy_to=_("市委办公室，市人大常委会办公室，市政府办公室，市政协办公室"),
+        printer=content.issuer,
+        printed_on=content.today,
+    )
+    return doc
+
+
+def metric_label(row) -> str:
+    from guatu.targets.metrics import metric_name
+
+    return metric_name(row.target.metric)
+
+
+def bulletin_docx(content: BulletinContent) -> bytes:
+    return bulletin_write(content).to_bytes()
+
+
+# --- who may issue it, and the periods offered
+
+
+def may_issue(user) -> bool:
+    """The bulletin names every county's rank and every red-light project of the city: it is the
+    project office's document to the leaders. Only the roles that read the whole city open it (项目办
+    and 领导); restrict() still decides every row it reads (both see all of them)."""
+    from guatu.accounts.models import Role
+    from guatu.core.permissions import can
+    from guatu.targets.models import Target
+
+    return can(user, "view", Target) and getattr(user, "role", None) in {Role.CITY_ADMIN, Role.LEADER}
+
+
+def period_choices(today: dt.date) -> list[Period]:
+    """The quarters of this year up to the current one and of last year, newest first, each year
+    after its quarters."""
+    from guatu.targets.periods import QUARTER, YEAR
+
+    current = Period.containing(today, QUARTER)
+    choices: list[Period] = []
+    for year in (today.year, today.year - 1):
+        last = current.index if year == today.year else 4
+        choices.extend(Period(year, QUARTER, q) for q in range(last, 0, -1))
+        choices.append(Period(year, YEAR))
+    return choices
