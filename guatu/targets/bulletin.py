@@ -3,10 +3,11 @@
 Two layers:
 
 - The layout layer (`Gongwen`) knows the standard and nothing of targets: the A4 page, the margins
-  and the 156 × 225 mm text block, the 22 lines × 28 characters document grid of 3号仿宋, fonts by
-  their East Asian names, the 版头 (issuing-authority mark, document number, red separator), the
-  title, headings of four levels, body paragraphs, tables, the signature and date, the 版记, and
-  page numbers on the outer side of odd and even pages.
+  and the 156 × 225 mm text block, 22 lines × 28 characters of 3号仿宋 (a grid of lines, the
+  characters condensed to fit 28 a line), fonts by their East Asian names, the 版头 (issuing-
+  authority mark, document number, red separator), the title, headings of four levels, body
+  paragraphs, tables, the signature and date, the 版记, and page numbers on the outer side of odd
+  and even pages.
 - The content layer (`bulletin_content`, `bulletin_write`, `bulletin_docx`) reads the period's
   figures through the selectors (targets and their forecasts, the ranking, red-light projects,
   overdue problems) and writes them with the layout layer.
@@ -86,10 +87,16 @@ def twips(length: Length) -> int:
 
 
 LINE_PITCH = math.floor(twips(TEXT_HEIGHT) / LINES_PER_PAGE)  # twips: 22 lines fit in 225 mm
-CHAR_PITCH_PT = twips(TEXT_WIDTH) / 20 / CHARS_PER_LINE  # 28 characters across 156 mm
-# Word's docGrid charSpace: (character pitch − the Normal font size) × 4096, in points; rounded
-# down, so that 28 characters always fit the line.
-CHAR_SPACE = math.floor((CHAR_PITCH_PT - SIZE["三号"]) * 4096)
+# 28 characters a line come from the type, not from a character grid. Word and WPS lay out a
+# linesAndChars grid (charSpace −849) as 28 cells of 15.79 pt, but LibreOffice gives each 16 pt
+# character two such cells and sets only 14 a line. So the grid is of lines only (22 of them), and
+# the body and heading styles condense their characters: 28 full-width characters of 3号 take
+# 28 × 16 = 448 pt, the line is 156 mm = 442.2 pt (8844 twips), so each character gives up
+# 16 − 442.2 / 28 ≈ 0.21 pt, rounded up to whole twips: −5 (−0.25 pt), a pitch of 15.75 pt and
+# 441 pt a line. −4 (15.8 pt, 442.4 pt) would leave 27 a line; 29 × 15.75 = 456.75 pt cannot fit.
+# Measured through LibreOffice to PDF: 28 a line, 22 lines a page (test_pdf_lines_*).
+CHAR_SPACING = math.floor(twips(TEXT_WIDTH) / CHARS_PER_LINE) - SIZE["三号"] * 20  # twips: −5
+CHAR_PITCH_PT = SIZE["三号"] + CHAR_SPACING / 20  # 15.75 pt, the step of one body character
 
 
 def chinese_number(n: int) -> str:
@@ -180,7 +187,7 @@ def style_run(run, *, font: str, size: Length, bold: bool = False, color: RGBCol
 
 
 def no_grid(paragraph) -> None:
-    """Opt out of the character grid: large type would take two grid cells a character."""
+    """Opt out of the line grid: large type and table cells keep their own line spacing."""
     _set(paragraph._p.get_or_add_pPr(), "w:snapToGrid", val=0)
 
 
@@ -260,10 +267,11 @@ class Gongwen:
         section.header_distance = Mm(15)
         # The footer's bottom edge from the page's: the number's line sits 7 mm below the text block.
         section.footer_distance = BOTTOM_MARGIN - PAGE_NUMBER_GAP - PAGE_NUMBER_SIZE
+        # A grid of lines only: the characters are condensed in the styles (see CHAR_SPACING).
         grid = _set(section._sectPr, "w:docGrid")
-        grid.set(qn("w:type"), "linesAndChars")
+        grid.set(qn("w:type"), "lines")
         grid.set(qn("w:linePitch"), str(LINE_PITCH))
-        grid.set(qn("w:charSpace"), str(CHAR_SPACE))
+        grid.attrib.pop(qn("w:charSpace"), None)
 
     def _defaults(self) -> None:
         doc = self.document
@@ -286,9 +294,10 @@ class Gongwen:
         theme_lang = settings.find(qn("w:themeFontLang"))
         if theme_lang is not None:
             theme_lang.set(qn("w:eastAsia"), "zh-CN")
-        self._style("公文正文", font=FANGSONG, size=BODY_SIZE, first_line=2, justify=True)
+        self._style("公文正文", font=FANGSONG, size=BODY_SIZE, first_line=2, justify=True, condensed=True)
         for level in range(1, 5):
-            style = self._style(f"公文{level}级标题", font=HEADING_FONTS[level], size=BODY_SIZE, first_line=2)
+            font = HEADING_FONTS[level]
+            style = self._style(f"公文{level}级标题", font=font, size=BODY_SIZE, first_line=2, condensed=True)
             _set(style.element.get_or_add_pPr(), "w:outlineLvl", val=level - 1)
             style.paragraph_format.keep_with_next = True
         self._style("公文标题", font=XIAOBIAOSONG, size=TITLE_SIZE, center=True)
@@ -296,12 +305,24 @@ class Gongwen:
         self._style("公文版记", font=FANGSONG, size=IMPRINT_SIZE)
         self._style("公文页码", font=SONGTI, size=PAGE_NUMBER_SIZE)
 
-    def _style(self, name: str, *, font: str, size: Length, first_line: int = 0, center=False, justify=False):
+    def _style(
+        self,
+        name: str,
+        *,
+        font: str,
+        size: Length,
+        first_line: int = 0,
+        center=False,
+        justify=False,
+        condensed=False,
+    ):
         style = self.document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
         style.base_style = self.document.styles["Normal"]
         style.quick_style = True
         style.font.size = size
         set_fonts(style.element.get_or_add_rPr(), font)
+        if condensed:  # 28 characters a line (see CHAR_SPACING)
+            _set(style.element.get_or_add_rPr(), "w:spacing", val=CHAR_SPACING)
         fmt = style.paragraph_format
         if first_line:
             fmt.first_line_indent = Pt(CHAR_PITCH_PT) * first_line

@@ -134,18 +134,29 @@ def test_page_is_a4_with_the_standard_margins_and_text_block(campaign):
     assert approx_mm(section.page_height - section.top_margin - section.bottom_margin, 225)
 
 
-def test_document_grid_gives_22_lines_of_28_characters(campaign):
-    grid = read(build()).sections[0]._sectPr.find(qn("w:docGrid"))
-    assert grid.get(qn("w:type")) == "linesAndChars"
+def test_line_grid_gives_22_lines_and_condensed_type_28_characters(campaign):
+    """A grid of lines only (LibreOffice sets a linesAndChars grid at 14 characters a line); the
+    28 characters come from the body and heading styles, condensed by 5 twips a character."""
+    document = read(build())
+    grid = document.sections[0]._sectPr.find(qn("w:docGrid"))
+    assert grid.get(qn("w:type")) == "lines"
+    assert grid.get(qn("w:charSpace")) is None
     pitch = int(grid.get(qn("w:linePitch")))
     text_height = round(Mm(225) / 635)  # twips
     assert pitch == 579
     assert 22 * pitch <= text_height < 23 * pitch
-    char_space = int(grid.get(qn("w:charSpace")))
-    assert char_space == -849
-    char_pitch = 16 + char_space / 4096  # points, on the 3号 Normal font
-    text_width = round(Mm(156) / 635) / 20
-    assert 28 * char_pitch <= text_width < 29 * char_pitch
+    text_width = round(Mm(156) / 635)  # twips
+    for name in ["公文正文", "公文1级标题", "公文2级标题", "公文3级标题", "公文4级标题"]:
+        rpr = document.styles[name].element.rPr
+        spacing = int(rpr.find(qn("w:spacing")).get(qn("w:val")))
+        assert spacing == -5, name
+        char_pitch = 16 * 20 + spacing  # twips: 315, 15.75 pt
+        assert 28 * char_pitch <= text_width < 29 * char_pitch
+    # The title, tables and the 版记 keep their full width.
+    for name in ["公文标题", "公文表格", "公文版记", "Normal"]:
+        assert document.styles[name].element.rPr.find(qn("w:spacing")) is None, name
+    # The body's first line is indented by two condensed characters exactly.
+    assert document.styles["公文正文"].paragraph_format.first_line_indent == Pt(31.5)
 
 
 def test_normal_font_is_3hao_fangsong_for_every_script(campaign):
@@ -492,10 +503,9 @@ def _pdf_facts(pdf: bytes) -> tuple[int, list[tuple[float, float]]]:
     return len(reader.pages), [(float(p.mediabox.width), float(p.mediabox.height)) for p in reader.pages]
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed here")
-def test_libreoffice_converts_it_to_an_a4_pdf(campaign, tmp_path):
+def to_pdf(data: bytes, tmp_path: Path) -> bytes:
     source = tmp_path / "bulletin.docx"
-    source.write_bytes(build())
+    source.write_bytes(data)
     profile = tmp_path / "profile"  # a profile of its own, so that parallel runs do not collide
     subprocess.run(
         [
@@ -512,10 +522,73 @@ def test_libreoffice_converts_it_to_an_a4_pdf(campaign, tmp_path):
         capture_output=True,
         timeout=180,
     )
-    pdf = Path(tmp_path / "bulletin.pdf").read_bytes()
+    return (tmp_path / "bulletin.pdf").read_bytes()
+
+
+needs_soffice = pytest.mark.skipif(
+    shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed here"
+)
+needs_pdftotext = pytest.mark.skipif(
+    shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed here"
+)
+
+
+@needs_soffice
+def test_libreoffice_converts_it_to_an_a4_pdf(campaign, tmp_path):
+    pdf = to_pdf(build(), tmp_path)
     assert pdf.startswith(b"%PDF")
     count, sizes = _pdf_facts(pdf)
     assert count > 0
     assert sizes, "every page has a MediaBox"
     for width, height in sizes:
         assert abs(width - A4_POINTS[0]) < 1 and abs(height - A4_POINTS[1]) < 1
+
+
+# Forty different characters, none of them punctuation (which a reader may compress or hang).
+HANZI = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就年说得下自会可也你对"
+
+
+def hanzi(start: int, count: int) -> str:
+    return "".join(HANZI[(start + i) % len(HANZI)] for i in range(count))
+
+
+def pdf_pages(pdf: bytes, tmp_path: Path) -> list[list[str]]:
+    """Each page's lines as pdftotext lays them out, blank lines and spaces dropped."""
+    (tmp_path / "laid.pdf").write_bytes(pdf)
+    out = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "laid.pdf"), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    pages = [[re.sub(r"\s+", "", line) for line in page.splitlines()] for page in out.split("\f")]
+    return [[line for line in page if line] for page in pages if any(page)]
+
+
+@needs_soffice
+@needs_pdftotext
+def test_pdf_lines_hold_28_characters_and_pages_22_lines(tmp_path):
+    """Through LibreOffice: a body paragraph of 60 characters indented two runs 26, 28, 6; flush,
+    28, 28, 4; a heading of 40 (with its 一、) 26, 14; then full lines of 28, 22 to a page."""
+    doc = Gongwen(title="测试", author="测试机关", on=TODAY)
+    indented = hanzi(0, 60)
+    doc.body(indented)
+    flush = hanzi(7, 60)
+    doc.body(flush).paragraph_format.first_line_indent = Pt(0)
+    heading = hanzi(13, 38)
+    doc.heading(1, heading)
+    long = hanzi(21, 28 * 40)
+    doc.body(long).paragraph_format.first_line_indent = Pt(0)
+
+    pages = pdf_pages(to_pdf(doc.to_bytes(), tmp_path), tmp_path)
+    assert len(pages) == 3
+    body = []
+    for number, page in enumerate(pages, start=1):
+        assert page[-1] == f"—{number}—"  # the page number, in the footer
+        body.append(page[:-1])
+    assert [len(line) for line in body[0]] == [26, 28, 6, 28, 28, 4, 26, 14] + [28] * 14
+    assert [len(line) for line in body[1]] == [28] * 22
+    assert [len(line) for line in body[2]] == [28] * 4
+    # Every character is there, in order, each line a full-width character to a cell.
+    assert "".join(line for page in body for line in page) == indented + flush + "一、" + heading + long
