@@ -2,7 +2,10 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from guatu.accounts.api import TokenObtainView
+from guatu.attraction.api import FunnelView as AttractionFunnelView
+from guatu.attraction.api import LeadViewSet
 from guatu.org.api import ChainViewSet, RegionViewSet, UnitViewSet
+from guatu.problems.api import ProblemViewSet
 from guatu.progress.api import MonthlyReportViewSet, WarningViewSet
 from guatu.projects.api import ApprovalViewSet, ProjectViewSet
 from guatu.targets.api import RankingView, TargetViewSet
@@ -18,9 +21,12 @@ router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("warnings", WarningViewSet, basename="warning")
 router.register("reports", MonthlyReportViewSet, basename="report")
 router.register("targets", TargetViewSet, basename="target")
+router.register("problems", ProblemViewSet, basename="problem")
+router.register("attraction/leads", LeadViewSet, basename="attraction-lead")
 
 urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="token"),
     path("rankings/", RankingView.as_view(), name="rankings"),
+    path("attraction/funnel/", AttractionFunnelView.as_view(), name="attraction-funnel"),
     path("", include(router.urls)),
 ]

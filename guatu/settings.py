@@ -2,6 +2,7 @@
 
 import os
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -61,6 +62,8 @@ INSTALLED_APPS = [
     "guatu.projects",
     "guatu.progress",
     "guatu.targets",
+    "guatu.problems",
+    "guatu.attraction",
     "guatu.demo",
 ]
 
@@ -93,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "guatu.problems.context_processors.notifications",
             ],
         },
     }
@@ -215,7 +219,34 @@ TASKS = {
 SESSION_COOKIE_AGE = int(os.environ.get("GUATU_SESSION_IDLE_SECONDS", str(10 * 60)))
 SESSION_SAVE_EVERY_REQUEST = True  # idle timeout: every request renews the session
 
-EMAIL_BACKEND = os.environ.get("GUATU_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# --- notifications
+# E-mail: SMTP once GUATU_EMAIL_HOST names a server; otherwise (development, the demo) the console.
+EMAIL_HOST = os.environ.get("GUATU_EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "GUATU_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST and not DEBUG
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("GUATU_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("GUATU_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("GUATU_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("GUATU_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = os.environ.get("GUATU_DEFAULT_FROM_EMAIL", "guatu@localhost")
+# Absolute links in e-mails start with this.
+SITE_URL = os.environ.get("GUATU_SITE_URL", "http://127.0.0.1:8000")
+
+# --- problems and the 直通车
+# Largest attachment a problem accepts (bytes); PDF, Word (docx), Excel (xlsx), JPG and PNG only.
+ATTACHMENT_MAX_BYTES = int(os.environ.get("GUATU_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+# 项目管家: every project of this 总投资 (万元) or more must have one; 代办 requests are due in this many
+# working days.
+GUATU_STEWARD_THRESHOLD = Decimal(os.environ.get("GUATU_STEWARD_THRESHOLD", "5000"))
+GUATU_AGENCY_SERVICE_DAYS = int(os.environ.get("GUATU_AGENCY_SERVICE_DAYS", "10"))
+# 招商 screening: a lead needing more land (亩) or energy (吨标准煤 a year) than this cannot be signed.
+GUATU_LEAD_MAX_LAND_MU = Decimal(os.environ.get("GUATU_LEAD_MAX_LAND_MU", "1000"))
+GUATU_LEAD_MAX_ENERGY_TCE = Decimal(os.environ.get("GUATU_LEAD_MAX_ENERGY_TCE", "50000"))
 
 LOGGING = {
     "version": 1,

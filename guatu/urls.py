@@ -13,6 +13,8 @@ urlpatterns = [
     path("projects/", include("guatu.projects.urls")),
     path("progress/", include("guatu.progress.urls")),
     path("targets/", include("guatu.targets.urls")),
+    path("problems/", include("guatu.problems.urls")),
+    path("attraction/", include("guatu.attraction.urls")),
     path("core/", include("guatu.core.urls")),
     path("api/", include("guatu.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

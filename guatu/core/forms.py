@@ -1,4 +1,6 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
+from django_filters.widgets import BooleanWidget
 
 
 def style_form(form: forms.BaseForm) -> forms.BaseForm:
@@ -18,9 +20,12 @@ def style_form(form: forms.BaseForm) -> forms.BaseForm:
 
 
 class StyledFilterMixin:
-    """For FilterSets: the filter form comes styled."""
+    """For FilterSets: the filter form comes styled, and a yes/no filter left empty reads 全部."""
 
     @property
     def form(self):
         form = super().form
+        for field in form.fields.values():
+            if isinstance(field.widget, (forms.NullBooleanSelect, BooleanWidget)):
+                field.widget.choices = [("", _("全部")), ("true", _("是")), ("false", _("否"))]
         return style_form(form)

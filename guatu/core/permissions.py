@@ -231,3 +231,97 @@ def _user(user, action: str) -> Q:
     if action == "view" and user.role in BUSINESS_ROLES:
         return Q(pk=user.pk) | Q(role=Role.STEWARD)
     return NONE
+
+
+for _label in ("problems.ProblemStatus", "problems.ProblemTransition", "problems.EscalationLevel"):
+    policy(_label)(_reference)
+
+
+@policy("problems.Problem")
+def _problem(user, action: str) -> Q:
+    """The city sees all; a county its region's; a unit the problems it owns or supports; an
+    enterprise or steward those of its projects; leaders read all and act on the 直通车 rung.
+    Which step a user may take is the flow's to decide (ProblemTransition.actors)."""
+    role = user.role
+    if action == "delete":
+        return ALL if role == Role.CITY_ADMIN else NONE
+    if role == Role.CITY_ADMIN:
+        return ALL
+    if role == Role.LEADER:
+        return ALL if action in READ_ACTIONS else Q(level__code="direct_line")
+    if role == Role.COUNTY and user.region_id:
+        return region_q(user)
+    if role == Role.DEPARTMENT and user.unit_id:
+        owned = Q(owner_unit=user.unit_id)
+        return owned | Q(supporting_units=user.unit_id) if action in READ_ACTIONS else owned
+    if role in {Role.ENTERPRISE, Role.STEWARD}:
+        projects = _POLICIES["projects.Project"](user, "view")
+        if projects is NONE or action not in READ_ACTIONS | {"add", "change"}:
+            return NONE
+        from guatu.projects.models import Project
+
+        return Q(project__in=Project.objects.filter(projects).values("pk"))
+    return NONE
+
+
+def _problem_child(user, action: str) -> Q:
+    return _nested(user, "problem", "problems.Problem", "view" if action in READ_ACTIONS else "change")
+
+
+for _label in ("problems.ProblemStep", "problems.ProblemAttachment"):
+    policy(_label)(_problem_child)
+policy("problems.ProjectContact")(_project_child)
+
+
+@policy("problems.StewardVisit")
+def _visit(user, action: str) -> Q:
+    # Stewards log their own visits; whoever sees the project reads them.
+    if action in READ_ACTIONS:
+        return _project_child(user, action)
+    if user.role == Role.STEWARD:
+        return Q(steward=user.pk) & _project_child(user, "change") if action != "delete" else NONE
+    return _project_child(user, action) if user.role in {Role.CITY_ADMIN, Role.COUNTY} else NONE
+
+
+@policy("problems.AgencyRequest")
+def _agency(user, action: str) -> Q:
+    # The agent assigned works on it whatever the project's region; otherwise project scope.
+    scope = _project_child(user, action)
+    if scope is ALL or user.role not in BUSINESS_ROLES or action not in READ_ACTIONS | {"change"}:
+        return scope  # (Q() | q would narrow ALL down to q)
+    return Q(agent=user.pk) if scope is NONE else scope | Q(agent=user.pk)
+
+
+@policy("problems.Notification")
+@policy("problems.NotificationPreference")
+def _own_notifications(user, action: str) -> Q:
+    # Everyone, the three administrators too, reads and marks their own messages; no one else's.
+    return Q(user=user.pk) if action in READ_ACTIONS | {"change", "add"} else NONE
+
+
+for _label in ("attraction.LeadStage", "attraction.ChainLink", "attraction.ChainLeader"):
+    policy(_label)(_reference)
+
+
+@policy("attraction.Lead")
+def _lead(user, action: str) -> Q:
+    """Leads are worked by the attracting unit and the county they would land in; the project office
+    sees and edits all; leaders read all; enterprises and stewards have no part in attraction."""
+    role = user.role
+    if role == Role.CITY_ADMIN:
+        return ALL
+    if role == Role.LEADER:
+        return ALL if action in READ_ACTIONS else NONE
+    if action == "delete":
+        return NONE
+    if role == Role.COUNTY and user.region_id:
+        return region_q(user) | Q(attracting_unit__region=user.region_id)
+    if role == Role.DEPARTMENT and user.unit_id:
+        return Q(attracting_unit=user.unit_id)
+    return NONE
+
+
+@policy("attraction.LeadStageChange")
+@policy("attraction.FundsInPlace")
+def _lead_child(user, action: str) -> Q:
+    return _nested(user, "lead", "attraction.Lead", "view" if action in READ_ACTIONS else "change")

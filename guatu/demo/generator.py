@@ -26,7 +26,15 @@ from django.utils import timezone
 from guatu.accounts.models import Role, User
 from guatu.accounts.services import user_snapshot
 from guatu.core.changelog import record_change, snapshot
-from guatu.demo import approvals, reports, targets_demo, warnings_demo
+from guatu.demo import (
+    approvals,
+    attraction_demo,
+    problems_demo,
+    reports,
+    service_demo,
+    targets_demo,
+    warnings_demo,
+)
 from guatu.demo import catalogue as cat
 from guatu.org.models import Chain, Region, Unit
 from guatu.org.services import ReferenceDataMissing, chain_get_or_create, regions_load, unit_get_or_create
@@ -523,11 +531,16 @@ def demo_build(*, reset: bool = False) -> BuildResult:
             today=today,
             result=result,
         )
+        # 招商: chain links, 链主, ~300 leads; those at 开工 become registry projects, so before the
+        # steps below that give every demo project its schedule, reports, problems and service.
+        attraction_demo.build(today=today, result=result)
         # Schedules, monthly reports, then the lights computed from them.
         approvals.build(today=today, result=result)
         reports.build(today=today, result=result)
         warnings_demo.build(today=today, result=result)
         targets_demo.build(today=today, result=result)  # the seed's targets, splits and pledges
+        problems_demo.build(today=today, result=result)  # 问题清单 at every status and rung
+        service_demo.build(today=today, result=result)  # 项目管家, contacts, visits, 代办帮办
     result.accounts = [users[a.username] for a in cat.ACCOUNTS]
     return result
 
@@ -713,6 +726,8 @@ def demo_reset() -> Counter:
     enterprises and chains. Rows that real data still refers to are kept."""
     deleted: Counter = Counter()
     with transaction.atomic():
+        deleted["agency_requests"] = service_demo.reset()  # they protect their projects' approvals
+        deleted["leads"] = attraction_demo.reset()  # leads and 链主 protect chains and enterprises
         for pk in Project.objects.filter(is_demo=True).values_list("pk", flat=True):
             project_delete(actor=None, project_id=pk)
             deleted["projects"] += 1

@@ -642,7 +642,21 @@ def overdue_problems(*, user, period: Period, today: dt.date) -> list[OverduePro
     The problems app fills this hook: read through restrict() for `user` (the system reader when the
     command runs), convert each to an `OverdueProblem`. Until problems exist it returns nothing, and
     the bulletin leaves the section out."""
-    return []
+    from guatu.problems.selectors import overdue_days, overdue_for_bulletin
+
+    rows = [
+        OverdueProblem(
+            title=problem.title,
+            project=problem.project.name,
+            region=problem.region.label,
+            owner=problem.owner_unit.name,
+            lead_leader=problem.lead_leader,
+            due_date=problem.due_date,
+            days_overdue=overdue_days(problem, today),
+        )
+        for problem in overdue_for_bulletin(user=user, today=today)
+    ]
+    return sorted(rows, key=lambda row: (-row.days_overdue, row.region, row.title))
 
 
 def system_reader():

@@ -42,7 +42,15 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from guatu.targets.metrics import METRICS, Metric, get_metric, metric_name, scope_projects, with_events
+from guatu.targets.metrics import (
+    METRICS,
+    Metric,
+    get_metric,
+    metric_name,
+    scope_projects,
+    with_events,
+)
+from guatu.targets.metrics import actual as metric_actual
 from guatu.targets.models import Comparator, Target
 from guatu.targets.periods import Period
 
@@ -229,7 +237,7 @@ def forecast_target(target: Target, *, today: dt.date | None = None) -> TargetRo
     metric = get_metric(target.metric)
     period = Period.parse(target.period)
     projects = scope_projects(region=target.region, unit=target.unit)
-    actual = metric.compute(projects, period, today)
+    actual = metric_actual(target.metric, projects, period, today, region=target.region, unit=target.unit)
     parts_total, parts_gap = _parts(target)
     row = TargetRow(
         target=target,

@@ -41,11 +41,14 @@ class Metric:
     unit: str  # 个, 万元, %
     kind: str  # count, amount, rate
     description: str
-    compute: Callable[[QuerySet, Period, dt.date], Decimal | None]
+    compute: Callable[..., Decimal | None]
     # For event counts: the annotation holding the event day, and the project field with the day it
     # was planned for (the forecast's pipeline); None where the metric is not such a count.
     event: str | None = None
     planned: str | None = None
+    # A scoped metric reads other rows than projects (招商 leads, funds in place): its compute takes
+    # (region, unit, period, today), the scope of the target or ranked unit, instead of projects.
+    scoped: bool = False
 
 
 def _stage_order(code: str) -> Subquery:
@@ -245,5 +248,11 @@ def scope_projects(*, region=None, unit=None, projects: QuerySet | None = None) 
     return qs
 
 
-def actual(code: str, projects: QuerySet, period: Period, today: dt.date) -> Decimal | None:
-    return get_metric(code).compute(projects, period, today)
+def actual(
+    code: str, projects: QuerySet, period: Period, today: dt.date, *, region=None, unit=None
+) -> Decimal | None:
+    """The metric's value over the projects, or over the scope (region or unit) for a scoped metric."""
+    metric = get_metric(code)
+    if metric.scoped:
+        return metric.compute(region, unit, period, today)
+    return metric.compute(projects, period, today)

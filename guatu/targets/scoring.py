@@ -249,7 +249,9 @@ def rank_units(
         lines = []
         for item in items:
             if item.metric not in actuals:
-                actuals[item.metric] = metric_actual(item.metric, unit.projects, period, today)
+                actuals[item.metric] = metric_actual(
+                    item.metric, unit.projects, period, today, region=unit.region, unit=unit.unit
+                )
             target = _target_of(targets, item.metric, unit) if item.kind == ItemKind.WEIGHTED else None
             lines.append(item_line(item, actuals[item.metric], target))
         total = sum((line.points for line in lines), Decimal("0.00"))

@@ -127,7 +127,7 @@ def phase_view(*, user, city, today: dt.date | None = None) -> PhaseView | None:
                 metric=code,
                 name=metric_name(code),
                 unit=metric.unit,
-                actual=actual(code, projects, quarter, today),
+                actual=actual(code, projects, quarter, today, region=city),
                 target=forecast_target(target, today=today) if target else None,
             )
         )

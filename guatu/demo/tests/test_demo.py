@@ -133,7 +133,9 @@ def test_gates_stewards_leaders_and_locations_follow_the_rules(built):
     assert planning.filter(is_two_high=True, two_high_approval="").exists()
     assert planning.filter(is_six_small=True).exists()
     big = projects.filter(total_investment__gte=5000)
-    assert big.exists() and not big.filter(steward__isnull=True).exists()
+    # Most big projects have a steward; a few are left without, so the coverage page has work to show.
+    without = big.filter(steward__isnull=True).count()
+    assert big.exists() and 0 < without <= big.count() // 10
     assert not projects.filter(total_investment__lt=5000, steward__isnull=False).exists()
     assert not projects.filter(lead_leader="").exists()
     assert not projects.annotate(n=Count("departments")).filter(n=0).exists()

@@ -1,0 +1,76 @@
+"""The problems app's assessment metrics, added to the targets catalogue (guatu.targets.metrics)
+when the app loads: overdue problems and the average days to close one.
+
+Like every metric they read the scope's projects (already restricted by the caller) and a period;
+the problems counted are those of those projects."""
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
+
+from guatu.targets.metrics import Metric, register
+from guatu.targets.periods import Period
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def _problems(projects: QuerySet):
+    from guatu.problems.models import Problem
+
+    return Problem.objects.filter(project__in=projects.values("pk"))
+
+
+def problems_overdue(projects: QuerySet, period: Period, today: dt.date) -> Decimal:
+    """逾期未办结问题数: on min(period end, today), problems raised by then, past their due date and
+    not closed then (closed later, or not at all)."""
+    as_of = min(period.end, today)
+    after = _day_start(as_of + dt.timedelta(days=1))
+    open_then = Q(closed_at__isnull=True) | Q(closed_at__gte=after)
+    qs = _problems(projects).filter(open_then, created_at__lt=after, due_date__lt=as_of)
+    return Decimal(qs.count())
+
+
+def problem_days_to_close(projects: QuerySet, period: Period, today: dt.date) -> Decimal | None:
+    """问题平均办结天数: of the problems closed (销号) in the period up to today, the average of the
+    days from being raised to being closed, to one decimal; None when none was closed."""
+    start, until = _day_start(period.start), _day_start(min(period.end, today) + dt.timedelta(days=1))
+    spans = (
+        _problems(projects)
+        .filter(status__is_closed=True, closed_at__gte=start, closed_at__lt=until)
+        .values_list("created_at", "closed_at")
+    )
+    days = [(closed - created).total_seconds() / 86400 for created, closed in spans]
+    if not days:
+        return None
+    return Decimal(str(sum(days) / len(days))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+PROBLEM_METRICS = (
+    Metric(
+        "problems_overdue",
+        gettext_lazy("逾期未办结问题数"),
+        "个",
+        "count",
+        gettext_lazy("期末（或今天）已过办结时限仍未销号的问题"),
+        problems_overdue,
+    ),
+    # An average, not a sum: it carries over as it stands (like a rate), never pro rata.
+    Metric(
+        "problem_days_to_close",
+        gettext_lazy("问题平均办结天数"),
+        "天",
+        "rate",
+        gettext_lazy("期间内销号的问题从提出到销号的平均天数"),
+        problem_days_to_close,
+    ),
+)
+
+
+def register_metrics() -> None:
+    for metric in PROBLEM_METRICS:
+        register(metric)
