@@ -798,6 +798,7 @@ def demo_summary(*, result: BuildResult, host: str, port: int) -> str:
         f"预警：红灯 {lights['red']}，黄灯 {lights['yellow']}，绿灯 {lights['green']}；触发规则："
         + "，".join(f"{rule.name} {lights['rule:' + rule.code]}" for rule in WarningRule.objects.all())
     )
+    lines += _campaign_lines()
     lines += ["", f"打开 http://{host}:{port}/", "", "演示账号（均为演示数据）："]
     rows = [("用户名", "角色", "地区/单位", "密码")]
     for user in result.accounts:
@@ -808,6 +809,25 @@ def demo_summary(*, result: BuildResult, host: str, port: int) -> str:
         cells = (_pad(str(cell), width) for cell, width in zip(row, widths, strict=True))
         lines.append(("  " + "  ".join(cells)).rstrip())
     return "\n".join(lines)
+
+
+def _campaign_lines() -> list[str]:
+    from guatu.attraction.models import FundsInPlace, Lead
+    from guatu.problems.models import AgencyRequest, Problem, StewardVisit
+    from guatu.targets.models import Pledge, Target
+
+    problems = Problem.objects.filter(is_demo=True)
+    leads = Lead.objects.filter(is_demo=True)
+    return [
+        f"目标 {Target.objects.filter(is_demo=True).count()} 个，军令状 {Pledge.objects.filter(is_demo=True).count()} 份",
+        f"问题 {problems.count()} 个（直通车 {problems.filter(level__code='direct_line').count()} 个，"
+        f"已销号 {problems.filter(status__is_closed=True).count()} 个）；"
+        f"管家走访 {StewardVisit.objects.filter(is_demo=True).count()} 次，代办申请 "
+        f"{AgencyRequest.objects.filter(is_demo=True).count()} 件",
+        f"招商线索 {leads.count()} 条（放弃 {leads.exclude(dropped_at=None).count()} 条，"
+        f"已转入项目库 {leads.exclude(project=None).count()} 条），到位资金 "
+        f"{FundsInPlace.objects.filter(lead__is_demo=True).count()} 笔",
+    ]
 
 
 def _width(text: str) -> int:
