@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from guatu.accounts.api import TokenObtainView
 from guatu.attraction.api import FunnelView as AttractionFunnelView
 from guatu.attraction.api import LeadViewSet
+from guatu.dashboard.api import SummaryView as DashboardSummaryView
 from guatu.org.api import ChainViewSet, RegionViewSet, UnitViewSet
 from guatu.problems.api import ProblemViewSet
 from guatu.progress.api import MonthlyReportViewSet, WarningViewSet
@@ -28,5 +29,6 @@ urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="token"),
     path("rankings/", RankingView.as_view(), name="rankings"),
     path("attraction/funnel/", AttractionFunnelView.as_view(), name="attraction-funnel"),
+    path("dashboard/summary/", DashboardSummaryView.as_view(), name="dashboard-summary"),
     path("", include(router.urls)),
 ]

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "guatu.targets",
     "guatu.problems",
     "guatu.attraction",
+    "guatu.dashboard",
     "guatu.demo",
 ]
 

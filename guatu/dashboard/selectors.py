@@ -1,0 +1,316 @@
+"""The war-map dashboard's figures: one summary, every number read through restrict().
+
+The query count is fixed: figures are grouped by region in the database, never read per division
+or per project (the targets, the ranking and the attraction funnel add their own fixed counts)."""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guatu.accounts.models import Role
+from guatu.attraction.selectors import funnel
+from guatu.core.permissions import restrict
+from guatu.org.models import Chain, Region
+from guatu.problems import selectors as problem_selectors
+from guatu.progress.models import MonthlyReport, ProjectWarning
+from guatu.progress.selectors import attach_reason_rows
+from guatu.projects.models import Project, ProjectKind, Stage
+from guatu.targets.metrics import REPORTED_STATUSES, percent, with_events
+from guatu.targets.models import QuarterPhase
+from guatu.targets.periods import MONTH, QUARTER, YEAR, Period
+from guatu.targets.scoring import ranking_for
+from guatu.targets.selectors import target_rows
+
+TOP = 10
+LEVELS = ("red", "yellow", "green")
+
+
+@dataclass(frozen=True)
+class DashboardFilter:
+    """The dashboard's filters: the period (year, quarter or month of a year), chain and kind."""
+
+    year: int
+    quarter: int | None = None
+    month: int | None = None
+    chain: Chain | None = None
+    kind: str | None = None
+
+    @property
+    def period(self) -> Period:
+        if self.month:
+            return Period(self.year, MONTH, self.month)
+        if self.quarter:
+            return Period(self.year, QUARTER, self.quarter)
+        return Period(self.year, YEAR)
+
+    def as_dict(self) -> dict:
+        return {
+            "year": self.year,
+            "quarter": self.quarter,
+            "month": self.month,
+            "chain": self.chain.pk if self.chain else None,
+            "kind": self.kind,
+        }
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str], *, today: dt.date | None = None) -> "DashboardFilter":
+        """Read the query parameters; a bad value raises ValidationError naming the field."""
+        today = today or timezone.localdate()
+        errors: dict[str, str] = {}
+
+        def number(name: str, label: str) -> int | None:
+            raw = (params.get(name) or "").strip()
+            if not raw:
+                return None
+            try:
+                return int(raw)
+            except ValueError:
+                errors[name] = _("%(label)s“%(value)s”不是整数") % {"label": label, "value": raw}
+                return None
+
+        year = number("year", _("年度"))
+        quarter = number("quarter", _("季度"))
+        month = number("month", _("月份"))
+        year = year if year is not None else today.year
+        for name, text in (
+            ("year", str(year)),
+            ("quarter", f"{year}Q{quarter}"),
+            ("month", f"{year}-{month}"),
+        ):
+            if (
+                name in errors
+                or (name == "quarter" and quarter is None)
+                or (name == "month" and month is None)
+            ):
+                continue
+            try:
+                Period.parse(text)
+            except ValidationError as exc:
+                errors[name] = exc.messages[0]
+        if quarter and month and "month" not in errors and (month - 1) // 3 + 1 != quarter:
+            errors["month"] = _("月份“%(month)s”不在第 %(quarter)s 季度内") % {
+                "month": month,
+                "quarter": quarter,
+            }
+
+        chain = None
+        raw_chain = (params.get("chain") or "").strip()
+        if raw_chain:
+            chain_id = int(raw_chain) if raw_chain.isdigit() else None
+            chain = Chain.objects.filter(pk=chain_id).first() if chain_id else None
+            if chain is None:
+                errors["chain"] = _("产业链“%(value)s”不存在") % {"value": raw_chain}
+
+        kind = (params.get("kind") or "").strip() or None
+        if kind and kind not in ProjectKind.values:
+            errors["kind"] = _("项目类型“%(value)s”有误：应为 %(all)s") % {
+                "value": kind,
+                "all": "、".join(ProjectKind.values),
+            }
+        if errors:
+            raise ValidationError(errors)
+        return cls(year=year, quarter=quarter or None, month=month or None, chain=chain, kind=kind)
+
+
+def dashboard_projects(*, user, flt: DashboardFilter) -> QuerySet[Project]:
+    """The projects the dashboard counts: the user's (restrict()), narrowed by chain and kind."""
+    qs = restrict(Project.objects, user, "view")
+    if flt.chain is not None:
+        qs = qs.filter(chain=flt.chain)
+    if flt.kind:
+        qs = qs.filter(kind=flt.kind)
+    return qs
+
+
+def divisions_for(user) -> list[Region]:
+    """The county-level divisions the dashboard lists: a county account its own only."""
+    counties = Region.objects.filter(level=Region.Level.COUNTY).order_by("code")
+    if user.role == Role.COUNTY:
+        return list(counties.filter(pk=user.region_id))
+    return list(counties)
+
+
+def _blank() -> dict:
+    return {
+        "projects": 0,
+        "total_investment": Decimal(0),
+        "annual_plan": Decimal(0),
+        "investment_done": Decimal(0),
+        "investment_ytd": Decimal(0),
+        "planned_starts": 0,
+        "started": 0,
+        **{level: 0 for level in LEVELS},
+    }
+
+
+def _finish(row: dict, period: Period) -> dict:
+    plan = row["annual_plan"] * Decimal(period.last_month) / Decimal(12)
+    ytd = row.pop("investment_ytd")
+    row["investment_done"] = row["investment_done"].quantize(Decimal("0.01"))
+    row["plan_completion"] = percent(ytd, plan)
+    row["start_rate"] = percent(Decimal(row["started"]), Decimal(row["planned_starts"]))
+    return row
+
+
+def _by_region(projects: QuerySet[Project], *, user, period: Period, today: dt.date) -> dict[int, dict]:
+    """Every figure per project region, four grouped queries in all."""
+    rows: dict[int, dict] = defaultdict(_blank)
+    money = DecimalField(max_digits=18, decimal_places=2)
+    for r in (
+        projects.order_by()
+        .values("region_id")
+        .annotate(
+            n=Count("pk"),
+            total=Sum("total_investment", output_field=money),
+            plan=Sum("annual_planned_investment", output_field=money),
+        )
+    ):
+        row = rows[r["region_id"]]
+        row["projects"] = r["n"]
+        row["total_investment"] = r["total"] or Decimal(0)
+        row["annual_plan"] = r["plan"] or Decimal(0)
+
+    until = min(period.end, today)
+    reports = MonthlyReport.objects.filter(
+        project__in=projects.values("pk"),
+        month__gte=dt.date(period.year, 1, 1),
+        month__lte=until,
+        status__code__in=REPORTED_STATUSES,
+    )
+    in_period = Q(month__gte=period.start.replace(day=1))
+    for r in (
+        reports.order_by()
+        .values("project__region_id")
+        .annotate(done=Sum("investment_done", filter=in_period), ytd=Sum("investment_done"))
+    ):
+        row = rows[r["project__region_id"]]
+        row["investment_done"] = r["done"] or Decimal(0)
+        row["investment_ytd"] = r["ytd"] or Decimal(0)
+
+    # 开工率 as the start_rate metric reads it: planned to start in the period up to today, started.
+    planned = projects.filter(planned_start__gte=period.start, planned_start__lte=until)
+    started = Q(started_day__isnull=False, started_day__lte=today)
+    for r in (
+        with_events(planned, "started_day")
+        .order_by()
+        .values("region_id")
+        .annotate(n=Count("pk"), started=Count("pk", filter=started))
+    ):
+        row = rows[r["region_id"]]
+        row["planned_starts"] = r["n"]
+        row["started"] = r["started"]
+
+    lights = restrict(ProjectWarning.objects, user, "view").filter(project__in=projects.values("pk"))
+    for r in lights.order_by().values("project__region_id", "level__code").annotate(n=Count("pk")):
+        if r["level__code"] in LEVELS:
+            rows[r["project__region_id"]][r["level__code"]] += r["n"]
+    return rows
+
+
+def _phase(period: Period) -> dict | None:
+    if period.kind == YEAR:
+        return None
+    quarter = period.quarter or (period.index - 1) // 3 + 1
+    phase = QuarterPhase.objects.filter(quarter=quarter).first()
+    return {"quarter": quarter, "name": phase.name, "slogan": phase.slogan} if phase else None
+
+
+def _targets(*, user, period: Period, today: dt.date) -> list:
+    """The targets of the period: the city's and the user's own (its division or unit)."""
+    rows = []
+    for row in target_rows(user=user, period=period, today=today):
+        target = row.target
+        city_level = target.region_id is not None and target.region.parent_id is None
+        own_region = target.region_id is not None and target.region_id == user.region_id
+        own_unit = target.unit_id is not None and target.unit_id == user.unit_id
+        if city_level or own_region or own_unit:
+            rows.append(row)
+    return rows
+
+
+def _reason_texts(warning) -> list[str]:
+    return [
+        f"{name}：{reason}" if reason else str(name)
+        for name, _level, reason in getattr(warning, "reason_rows", [])
+    ]
+
+
+def summary(*, user, flt: DashboardFilter, today: dt.date | None = None) -> dict:
+    """Everything around the map for the filters, in the user's scope: per county-level division
+    and in total (project count, investment, plan, investment done in the period, plan completion,
+    lights, start rate); the stage funnel; the period's targets; the ranking; the attraction funnel;
+    the red list; the oldest overdue problems and the 直通车 queue."""
+    today = today or timezone.localdate()
+    period = flt.period
+    projects = dashboard_projects(user=user, flt=flt)
+    by_region = _by_region(projects, user=user, period=period, today=today)
+
+    total = _blank()
+    for row in by_region.values():
+        for key, value in row.items():
+            total[key] += value
+    divisions = [
+        {
+            "code": region.code,
+            "name": region.name,
+            **_finish(dict(by_region.get(region.pk, _blank())), period),
+        }
+        for region in divisions_for(user)
+    ]
+
+    counts = dict(projects.order_by().values("stage_id").annotate(n=Count("pk")).values_list("stage_id", "n"))
+    stages = [
+        {"code": s.code, "name": s.name, "color": s.color, "count": counts.get(s.pk, 0)}
+        for s in restrict(Stage.objects, user, "view").order_by("order")
+    ]
+
+    red = list(
+        restrict(ProjectWarning.objects, user, "view")
+        .filter(project__in=projects.values("pk"), level__code="red")
+        .select_related("project", "region", "level")
+        .order_by("region__code", "project__name", "project_id")[:TOP]
+    )
+    attach_reason_rows(user=user, warnings=red)
+
+    problems = problem_selectors.problem_queryset(user=user).filter(project__in=projects.values("pk"))
+    overdue = list(
+        problems.filter(status__is_closed=False, due_date__lt=today).order_by("due_date", "id")[:TOP]
+    )
+
+    queue = [
+        row
+        for row in problem_selectors.direct_line_inbox(user=user, today=today)
+        if (flt.chain is None or row.problem.project.chain_id == flt.chain.pk)
+        and (not flt.kind or row.problem.project.kind == flt.kind)
+    ]
+
+    scheme, ranking = ranking_for(user=user, period=period, today=today)
+    return {
+        "period": {
+            "code": str(period),
+            "label": period.label,
+            "start": period.start,
+            "end": period.end,
+            "phase": _phase(period),
+        },
+        "filters": flt.as_dict(),
+        "total": _finish(total, period),
+        "divisions": divisions,
+        "stages": stages,
+        "targets": _targets(user=user, period=period, today=today),
+        "scheme": scheme,
+        "ranking": ranking,
+        "attraction": funnel(user=user, period=period, chain=flt.chain, today=today),
+        "red": [{"warning": w, "reasons": _reason_texts(w)} for w in red],
+        "overdue_problems": [
+            {"problem": p, "overdue_days": problem_selectors.overdue_days(p, today)} for p in overdue
+        ],
+        "direct_line": queue,
+    }
