@@ -19,28 +19,35 @@ def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def _problems(projects: QuerySet):
+def _problems(region=None, unit=None) -> QuerySet:
+    """Scoped metrics: a region counts the problems of its projects (the city: all), a unit the
+    problems it owns (推进主体) — "per unit" in the assessment means the unit that must clear them."""
     from guatu.problems.models import Problem
 
-    return Problem.objects.filter(project__in=projects.values("pk"))
+    qs = Problem.objects.all()
+    if region is not None:
+        return qs.filter(Q(region=region) | Q(region__parent=region))
+    if unit is not None:
+        return qs.filter(owner_unit=unit)
+    return qs
 
 
-def problems_overdue(projects: QuerySet, period: Period, today: dt.date) -> Decimal:
+def problems_overdue(region, unit, period: Period, today: dt.date) -> Decimal:
     """逾期未办结问题数: on min(period end, today), problems raised by then, past their due date and
     not closed then (closed later, or not at all)."""
     as_of = min(period.end, today)
     after = _day_start(as_of + dt.timedelta(days=1))
     open_then = Q(closed_at__isnull=True) | Q(closed_at__gte=after)
-    qs = _problems(projects).filter(open_then, created_at__lt=after, due_date__lt=as_of)
+    qs = _problems(region, unit).filter(open_then, created_at__lt=after, due_date__lt=as_of)
     return Decimal(qs.count())
 
 
-def problem_days_to_close(projects: QuerySet, period: Period, today: dt.date) -> Decimal | None:
+def problem_days_to_close(region, unit, period: Period, today: dt.date) -> Decimal | None:
     """问题平均办结天数: of the problems closed (销号) in the period up to today, the average of the
     days from being raised to being closed, to one decimal; None when none was closed."""
     start, until = _day_start(period.start), _day_start(min(period.end, today) + dt.timedelta(days=1))
     spans = (
-        _problems(projects)
+        _problems(region, unit)
         .filter(status__is_closed=True, closed_at__gte=start, closed_at__lt=until)
         .values_list("created_at", "closed_at")
     )
@@ -58,6 +65,7 @@ PROBLEM_METRICS = (
         "count",
         gettext_lazy("期末（或今天）已过办结时限仍未销号的问题"),
         problems_overdue,
+        scoped=True,
     ),
     # An average, not a sum: it carries over as it stands (like a rate), never pro rata.
     Metric(
@@ -67,6 +75,7 @@ PROBLEM_METRICS = (
         "rate",
         gettext_lazy("期间内销号的问题从提出到销号的平均天数"),
         problem_days_to_close,
+        scoped=True,
     ),
 )
 

@@ -592,20 +592,36 @@ def test_overdue_problems_are_counted_as_they_stood_at_the_period_end(world):
     raised_after = make_problem(world, project=project, due_date=dt.date(2026, 6, 2))
     _dated(raised_after, created=_at(dt.date(2026, 7, 2)))
     _dated(late_open, created=_at(dt.date(2026, 5, 1)))
-    other = make_problem(world, project=make_project(world), due_date=dt.date(2026, 6, 1))
+    longcheng = world.counties["211303"]
+    other = make_problem(
+        world,
+        project=make_project(world, region=longcheng),
+        due_date=dt.date(2026, 6, 1),
+        owner_unit=world.other_department,
+        supporting_units=[],
+    )
     _dated(other, created=_at(dt.date(2026, 5, 1)))
-    projects = Project.objects.filter(pk=project.pk)
-    assert problems_overdue(projects, q2, dt.date(2026, 8, 1)) == Decimal(2)
+    shuangta = world.counties["211302"]
+    assert problems_overdue(shuangta, None, q2, dt.date(2026, 8, 1)) == Decimal(2)
     # Mid-period, as of today: only what was already late then.
-    assert problems_overdue(projects, q2, dt.date(2026, 6, 5)) == Decimal(1)
-    assert actual("problems_overdue", Project.objects.all(), q2, dt.date(2026, 8, 1)) == Decimal(3)
+    assert problems_overdue(shuangta, None, q2, dt.date(2026, 6, 5)) == Decimal(1)
+    # The city counts every division's; a unit counts the problems it owns (推进主体).
+    assert actual("problems_overdue", Project.objects.none(), q2, dt.date(2026, 8, 1), region=world.city) == 3
+    assert (
+        actual("problems_overdue", Project.objects.none(), q2, dt.date(2026, 8, 1), unit=world.department)
+        == 2
+    )
+    owned_elsewhere = actual(
+        "problems_overdue", Project.objects.none(), q2, dt.date(2026, 8, 1), unit=world.other_department
+    )
+    assert owned_elsewhere == 1
 
 
 def test_days_to_close_average_the_problems_closed_in_the_period(world):
     project = make_project(world)
     q2 = Period.parse("2026Q2")
-    projects = Project.objects.filter(pk=project.pk)
-    assert problem_days_to_close(projects, q2, dt.date(2026, 8, 1)) is None
+    region = project.region
+    assert problem_days_to_close(region, None, q2, dt.date(2026, 8, 1)) is None
     for created, closed in (
         (dt.date(2026, 3, 20), dt.date(2026, 4, 9)),  # 20 days
         (dt.date(2026, 5, 1), dt.date(2026, 5, 6)),  # 5 days
@@ -615,9 +631,11 @@ def test_days_to_close_average_the_problems_closed_in_the_period(world):
         _dated(problem, created=_at(created), closed=_at(closed))
     reopened = make_problem(world, project=project, status="in_progress")
     _dated(reopened, created=_at(dt.date(2026, 4, 1)))
-    assert problem_days_to_close(projects, q2, dt.date(2026, 8, 1)) == Decimal("12.5")
+    assert problem_days_to_close(region, None, q2, dt.date(2026, 8, 1)) == Decimal("12.5")
+    assert problem_days_to_close(None, world.department, q2, dt.date(2026, 8, 1)) == Decimal("12.5")
+    assert problem_days_to_close(None, world.other_department, q2, dt.date(2026, 8, 1)) is None
     # Up to 30 April only the first counts.
-    assert problem_days_to_close(projects, q2, dt.date(2026, 4, 30)) == Decimal("20.0")
+    assert problem_days_to_close(region, None, q2, dt.date(2026, 4, 30)) == Decimal("20.0")
 
 
 def test_the_bulletin_lists_the_overdue_problems_worst_first(world):
