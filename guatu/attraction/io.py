@@ -10,14 +10,12 @@ import datetime as dt
 import os
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from functools import wraps
 from typing import IO, Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -42,24 +40,13 @@ from guatu.attraction.services import (
     lead_update,
 )
 from guatu.core import xlsx
-from guatu.core.exceptions import Conflict
 from guatu.core.imports import Importer, ImportResult, Progress, register
-from guatu.core.permissions import restrict
-from guatu.core.xlsx import Column, Row, RowError
+from guatu.core.sheet_import import RowWriter, differs, in_sheet_language, write_sheet
+from guatu.core.xlsx import Column, Row
 from guatu.org.models import Chain, Region, Unit
 
 SHEET_TITLE = "招商线索"
-SHEET_LANGUAGE = "zh-hans"  # the sheet is Chinese whatever language the user reads the site in
 YES, NO = "是", "否"
-
-
-def _in_sheet_language(func):
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        with translation.override(SHEET_LANGUAGE):
-            return func(*args, **kwargs)
-
-    return wrapper
 
 
 def _labels(choices) -> list[str]:
@@ -197,13 +184,7 @@ class _Lookups:
 # --- import -----------------------------------------------------------------------------------
 
 
-class _RowFailed(Exception):
-    def __init__(self, errors: list[RowError]):
-        super().__init__(errors)
-        self.errors = errors
-
-
-@_in_sheet_language
+@in_sheet_language
 def import_leads(
     *,
     actor,
@@ -225,22 +206,8 @@ def import_leads(
         return result
     _check_rows(sheet.rows, spec, lookups)
     existing = _existing(sheet.rows)
-    good = [row for row in sheet.rows if not row.errors]
     writer = _RowWriter(actor=actor, spec=spec, existing=existing, today=today)
-    if commit and len(good) == len(sheet.rows):
-        with transaction.atomic():
-            outcomes = _write_rows(good, writer, result, report, trial=False)
-            if any(row.errors for row in good):
-                transaction.set_rollback(True)  # all or nothing
-                outcomes = []
-    else:
-        outcomes = _write_rows(good, writer, result, report, trial=True)
-    for outcome in outcomes:
-        setattr(result, outcome, getattr(result, outcome) + 1)
-    result.errors = sheet.all_errors()
-    if result.errors and commit:
-        result.created = result.updated = result.unchanged = 0
-    return result
+    return write_sheet(sheet=sheet, writer=writer, result=result, commit=commit, report=report)
 
 
 def _key(values: dict) -> tuple[str, str] | None:
@@ -297,51 +264,16 @@ def _existing(rows: Sequence[Row]) -> dict[tuple[str, str], list[Lead]]:
     return found
 
 
-def _write_rows(
-    rows, writer: "_RowWriter", result: ImportResult, report: Progress, *, trial: bool
-) -> list[str]:
-    outcomes = []
-    for done, row in enumerate(rows, start=1):
-        try:
-            with transaction.atomic():  # a savepoint: a failed row leaves no trace
-                outcomes.append(writer.write(row))
-                if trial:
-                    transaction.set_rollback(True)
-        except _RowFailed as failed:
-            row.errors.extend(failed.errors)
-        report(done, result.total)
-    return outcomes
-
-
-class _RowWriter:
-    # Errors of the services, by field, shown on these columns.
+class _RowWriter(RowWriter):
+    model = Lead
+    key_field = "name"
     ALIASES = {"on": "stage_on", "reason": "drop_reason", "__all__": ""}
 
     def __init__(self, *, actor, spec: Sequence[Column], existing: dict, today: dt.date):
-        self.actor = actor
-        self.today = today
-        self.by_field = {c.field: c for c in spec}
-        self.existing = existing
-        self.changeable: set[int] = set()
         ids = [lead.pk for leads in existing.values() for lead in leads]
-        if ids:
-            qs = Lead.objects.filter(pk__in=ids)
-            if actor is not None:
-                qs = restrict(qs, actor, "change")
-            self.changeable = set(qs.values_list("pk", flat=True))
-
-    def write(self, row: Row) -> str:
-        """Write one row through the services; returns created, updated or unchanged."""
-        try:
-            return self._write(row)
-        except ValidationError as err:
-            raise _RowFailed(self._validation_errors(row, err)) from None
-        except PermissionDenied as err:
-            raise _RowFailed([self._error(row, "region", str(err) or _("无权操作"))]) from None
-        except Lead.DoesNotExist as err:
-            raise _RowFailed([self._error(row, "name", str(err))]) from None
-        except Conflict as err:
-            raise _RowFailed([self._error(row, "name", err.message)]) from None
+        super().__init__(actor=actor, spec=spec, existing_ids=ids)
+        self.existing = existing
+        self.today = today
 
     def _write(self, row: Row) -> str:
         values = row.values
@@ -363,8 +295,8 @@ class _RowWriter:
         lead = leads[0]
         if lead.pk not in self.changeable:
             raise Lead.DoesNotExist(_("线索不存在或无权操作"))
-        facts = {f: v for f, v in data.items() if f in FACT_FIELDS and _differs(getattr(lead, f), v)}
-        screening = {f: v for f, v in data.items() if f in SCREENING_FIELDS and _differs(getattr(lead, f), v)}
+        facts = {f: v for f, v in data.items() if f in FACT_FIELDS and differs(getattr(lead, f), v)}
+        screening = {f: v for f, v in data.items() if f in SCREENING_FIELDS and differs(getattr(lead, f), v)}
         changed = bool(facts or screening)
         if facts:
             lead = lead_update(actor=self.actor, lead_id=lead.pk, version=lead.version, data=facts)
@@ -402,29 +334,6 @@ class _RowWriter:
             on=values.get("dropped_at") or self.today, today=self.today,
         )  # fmt: skip
 
-    def _error(self, row: Row, field: str, message: str) -> RowError:
-        column = self.by_field.get(field)
-        if column is None:
-            return RowError(row.number, "", "", message)
-        return RowError(row.number, column.header, xlsx.display(row.raw.get(field)), message)
-
-    def _validation_errors(self, row: Row, err: ValidationError) -> list[RowError]:
-        if not hasattr(err, "error_dict"):
-            return [self._error(row, "", message) for message in err.messages]
-        return [
-            self._error(row, self.ALIASES.get(field, field), message)
-            for field, messages in err.message_dict.items()
-            for message in messages
-        ]
-
-
-def _differs(current: Any, new: Any) -> bool:
-    if isinstance(current, Decimal) and isinstance(new, Decimal):
-        return current.compare(new) != 0
-    if hasattr(current, "pk") and hasattr(new, "pk"):
-        return current.pk != new.pk
-    return current != new
-
 
 # --- export -----------------------------------------------------------------------------------
 
@@ -461,7 +370,7 @@ def _export_row(lead: Lead) -> list[Any]:
     ]
 
 
-@_in_sheet_language
+@in_sheet_language
 def export_leads(queryset: QuerySet[Lead], output: str | os.PathLike | IO[bytes]) -> int:
     """Write the given (already filtered and scoped) leads as an importable sheet; returns rows written."""
     entered = (
@@ -476,7 +385,7 @@ def export_leads(queryset: QuerySet[Lead], output: str | os.PathLike | IO[bytes]
     return xlsx.write_sheet(output, title=SHEET_TITLE, columns=columns(), rows=rows, notes=NOTES)
 
 
-@_in_sheet_language
+@in_sheet_language
 def leads_template(output: str | os.PathLike | IO[bytes]) -> None:
     xlsx.write_sheet(output, title=SHEET_TITLE, columns=columns(), rows=[], notes=NOTES)
 

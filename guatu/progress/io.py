@@ -14,13 +14,12 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from functools import wraps
 from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -28,6 +27,7 @@ from guatu.core import xlsx
 from guatu.core.exceptions import Conflict
 from guatu.core.imports import Importer, ImportResult, Progress, register
 from guatu.core.permissions import restrict
+from guatu.core.sheet_import import RowFailed, in_sheet_language
 from guatu.core.xlsx import Column, Row, RowError
 from guatu.progress.filters import parse_month
 from guatu.progress.models import MonthlyReport
@@ -43,17 +43,7 @@ from guatu.progress.services import (
 from guatu.projects.models import Project
 
 SHEET_TITLE = "月报"
-SHEET_LANGUAGE = "zh-hans"  # the sheet is Chinese whatever language the user reads the site in
 YES, NO = "是", "否"
-
-
-def _in_sheet_language(func):
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        with translation.override(SHEET_LANGUAGE):
-            return func(*args, **kwargs)
-
-    return wrapper
 
 
 def _month(value: Any) -> dt.date:
@@ -133,13 +123,7 @@ NOTES = (
 DATA_FIELDS = ("investment_done", "percent_complete", "physical_progress", "jobs_on_site")
 
 
-class _RowFailed(Exception):
-    def __init__(self, errors: list[RowError]):
-        super().__init__(errors)
-        self.errors = errors
-
-
-@_in_sheet_language
+@in_sheet_language
 def import_reports(
     *, actor, path: str | os.PathLike | IO[bytes], commit: bool, progress: Progress | None = None
 ) -> ImportResult:
@@ -164,7 +148,7 @@ def import_reports(
             try:
                 with transaction.atomic():  # a savepoint: a failed row leaves no trace
                     outcomes.append(_write(actor, row, projects, existing, by_field))
-            except _RowFailed as failed:
+            except RowFailed as failed:
                 row.errors.extend(failed.errors)
             report(done, result.total)
         result.errors = sheet.all_errors()
@@ -297,11 +281,11 @@ def _write(actor, row: Row, projects, existing, by_field) -> str:
             report_submit(actor=actor, report_id=saved.pk, version=saved.version)
             outcome = "created" if outcome == "created" else "updated"
     except ValidationError as err:
-        raise _RowFailed(_validation_errors(row, err, by_field)) from None
+        raise RowFailed(_validation_errors(row, err, by_field)) from None
     except (PermissionDenied, Project.DoesNotExist, MonthlyReport.DoesNotExist) as err:
-        raise _RowFailed([_error(row, by_field["code"], str(err) or _("无权操作"))]) from None
+        raise RowFailed([_error(row, by_field["code"], str(err) or _("无权操作"))]) from None
     except Conflict as err:
-        raise _RowFailed([_error(row, by_field["month"], err.message)]) from None
+        raise RowFailed([_error(row, by_field["month"], err.message)]) from None
     return outcome
 
 
@@ -335,12 +319,12 @@ def _validation_errors(row: Row, err: ValidationError, by_field) -> list[RowErro
 # --- templates --------------------------------------------------------------------------------
 
 
-@_in_sheet_language
+@in_sheet_language
 def reports_template(output: str | os.PathLike | IO[bytes]) -> None:
     xlsx.write_sheet(output, title=SHEET_TITLE, columns=columns(), rows=[], notes=NOTES)
 
 
-@_in_sheet_language
+@in_sheet_language
 def write_month_sheet(output, *, month: dt.date, rows: Iterable) -> int:
     """The month's sheet filled in with the projects that still owe their report (no report, a draft
     or a returned one) and what those reports say so far."""

@@ -8,23 +8,18 @@ transaction and rolls it back, so it finds exactly the errors a commit would mee
 
 import os
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
-from functools import wraps
 from typing import IO, Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from guatu.core import xlsx
-from guatu.core.exceptions import Conflict
 from guatu.core.imports import Importer, ImportResult, Progress, register
-from guatu.core.permissions import restrict
-from guatu.core.xlsx import Column, Row, RowError
+from guatu.core.sheet_import import RowWriter, differs, in_sheet_language, write_sheet
+from guatu.core.xlsx import Column, Row
 from guatu.org.models import Chain, Region, Unit
 from guatu.org.services import unit_get_or_create
 from guatu.projects.codes import code_errors
@@ -33,22 +28,12 @@ from guatu.projects.services import project_change_stage, project_create, projec
 
 SHEET_TITLE = "项目"
 # The sheet is Chinese whatever language the user reads the site in.
-SHEET_LANGUAGE = "zh-hans"
 # Fields written straight onto the project (enterprise and stage are resolved separately).
 DATA_FIELDS = (
     "code", "name", "region", "chain", "kind", "build_type", "total_investment",
     "annual_planned_investment", "planned_start", "planned_completion", "lead_leader",
     "latitude", "longitude",
 )  # fmt: skip
-
-
-def _in_sheet_language(func):
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        with translation.override(SHEET_LANGUAGE):
-            return func(*args, **kwargs)
-
-    return wrapper
 
 
 def _region_names() -> list[str]:
@@ -183,13 +168,7 @@ class _Lookups:
 # --- import -----------------------------------------------------------------------------------
 
 
-class _RowFailed(Exception):
-    def __init__(self, errors: list[RowError]):
-        super().__init__(errors)
-        self.errors = errors
-
-
-@_in_sheet_language
+@in_sheet_language
 def import_projects(
     *, actor, path: str | os.PathLike | IO[bytes], commit: bool, progress: Progress | None = None
 ) -> ImportResult:
@@ -210,22 +189,8 @@ def import_projects(
             "enterprise", "region", "chain", "stage"
         )
     }
-    good = [row for row in sheet.rows if not row.errors]
     writer = _RowWriter(actor=actor, spec=spec, existing=existing)
-    if commit and len(good) == len(sheet.rows):
-        with transaction.atomic():
-            outcomes = _write_rows(good, writer, result, report, trial=False)
-            if any(row.errors for row in good):
-                transaction.set_rollback(True)  # all or nothing
-                outcomes = []
-    else:
-        outcomes = _write_rows(good, writer, result, report, trial=True)
-    for outcome in outcomes:
-        setattr(result, outcome, getattr(result, outcome) + 1)
-    result.errors = sheet.all_errors()
-    if result.errors and commit:
-        result.created = result.updated = result.unchanged = 0
-    return result
+    return write_sheet(sheet=sheet, writer=writer, result=result, commit=commit, report=report)
 
 
 def _check_rows(rows: Sequence[Row], spec: Sequence[Column]) -> None:
@@ -248,46 +213,14 @@ def _check_rows(rows: Sequence[Row], spec: Sequence[Column]) -> None:
             row.error(by_field["planned_completion"], _("计划竣工日期不能早于计划开工日期"))
 
 
-def _write_rows(
-    rows, writer: "_RowWriter", result: ImportResult, report: Progress, *, trial: bool
-) -> list[str]:
-    outcomes = []
-    for done, row in enumerate(rows, start=1):
-        try:
-            with transaction.atomic():  # a savepoint: a failed row leaves no trace
-                outcomes.append(writer.write(row))
-                if trial:
-                    transaction.set_rollback(True)
-        except _RowFailed as failed:
-            row.errors.extend(failed.errors)
-        report(done, result.total)
-    return outcomes
+class _RowWriter(RowWriter):
+    model = Project
+    key_field = "code"
+    ALIASES = {"override_reason": "stage", "__all__": ""}
 
-
-class _RowWriter:
     def __init__(self, *, actor, spec: Sequence[Column], existing: dict[str, Project]):
-        self.actor = actor
-        self.by_field = {c.field: c for c in spec}
+        super().__init__(actor=actor, spec=spec, existing_ids=[p.pk for p in existing.values()])
         self.existing = existing
-        self.changeable: set[int] = set()
-        if existing:
-            qs = Project.objects.filter(pk__in=[p.pk for p in existing.values()])
-            if actor is not None:
-                qs = restrict(qs, actor, "change")
-            self.changeable = set(qs.values_list("pk", flat=True))
-
-    def write(self, row: Row) -> str:
-        """Write one row through the services; returns created, updated or unchanged."""
-        try:
-            return self._write(row)
-        except ValidationError as err:
-            raise _RowFailed(self._validation_errors(row, err)) from None
-        except PermissionDenied as err:
-            raise _RowFailed([self._error(row, "region", str(err) or _("无权操作"))]) from None
-        except Project.DoesNotExist as err:
-            raise _RowFailed([self._error(row, "code", str(err))]) from None
-        except Conflict as err:
-            raise _RowFailed([self._error(row, "code", err.message)]) from None
 
     def _write(self, row: Row) -> str:
         values = row.values
@@ -302,7 +235,7 @@ class _RowWriter:
             raise Project.DoesNotExist(_("项目不存在或无权操作"))
         if values["enterprise"] != project.enterprise.name:
             data["enterprise"] = self._enterprise(values["enterprise"], values["region"])
-        changes = {f: v for f, v in data.items() if _differs(getattr(project, f), v)}
+        changes = {f: v for f, v in data.items() if differs(getattr(project, f), v)}
         moves = stage is not None and stage.pk != project.stage_id
         if changes:
             project_update(actor=self.actor, project_id=project.pk, version=project.version, data=changes)
@@ -330,30 +263,6 @@ class _RowWriter:
             raise ValidationError({"enterprise": err.messages}) from None
         return unit
 
-    def _error(self, row: Row, field: str, message: str) -> RowError:
-        column = self.by_field.get(field)
-        if column is None:
-            return RowError(row.number, "", "", message)
-        return RowError(row.number, column.header, xlsx.display(row.raw.get(field)), message)
-
-    def _validation_errors(self, row: Row, err: ValidationError) -> list[RowError]:
-        if not hasattr(err, "error_dict"):
-            return [self._error(row, "", message) for message in err.messages]
-        aliases = {"override_reason": "stage", "__all__": ""}
-        return [
-            self._error(row, aliases.get(field, field), message)
-            for field, messages in err.message_dict.items()
-            for message in messages
-        ]
-
-
-def _differs(current: Any, new: Any) -> bool:
-    if isinstance(current, Decimal) and isinstance(new, Decimal):
-        return current.compare(new) != 0
-    if hasattr(current, "pk") and hasattr(new, "pk"):
-        return current.pk != new.pk
-    return current != new
-
 
 # --- export -----------------------------------------------------------------------------------
 
@@ -378,7 +287,7 @@ def _export_row(project: Project) -> list[Any]:
     ]
 
 
-@_in_sheet_language
+@in_sheet_language
 def export_projects(queryset: QuerySet[Project], output: str | os.PathLike | IO[bytes]) -> int:
     """Write the given (already filtered and scoped) projects as an importable sheet; returns rows written."""
     rows: Iterable[list[Any]] = (
@@ -388,7 +297,7 @@ def export_projects(queryset: QuerySet[Project], output: str | os.PathLike | IO[
     return xlsx.write_sheet(output, title=SHEET_TITLE, columns=columns(), rows=rows, notes=NOTES)
 
 
-@_in_sheet_language
+@in_sheet_language
 def projects_template(output: str | os.PathLike | IO[bytes]) -> None:
     xlsx.write_sheet(output, title=SHEET_TITLE, columns=columns(), rows=[], notes=NOTES)
 
