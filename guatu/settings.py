@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "guatu.targets",
     "guatu.problems",
     "guatu.attraction",
+    "guatu.speeches",
     "guatu.dashboard",
     "guatu.demo",
 ]
@@ -248,6 +249,10 @@ GUATU_AGENCY_SERVICE_DAYS = int(os.environ.get("GUATU_AGENCY_SERVICE_DAYS", "10"
 # 招商 screening: a lead needing more land (亩) or energy (吨标准煤 a year) than this cannot be signed.
 GUATU_LEAD_MAX_LAND_MU = Decimal(os.environ.get("GUATU_LEAD_MAX_LAND_MU", "1000"))
 GUATU_LEAD_MAX_ENERGY_TCE = Decimal(os.environ.get("GUATU_LEAD_MAX_ENERGY_TCE", "50000"))
+# The war map's big screen reloads itself this often (seconds).
+GUATU_SCREEN_REFRESH_SECONDS = int(os.environ.get("GUATU_SCREEN_REFRESH_SECONDS", "300"))
+# Speeches: a file larger than this is refused before it is read.
+GUATU_SPEECH_MAX_BYTES = int(os.environ.get("GUATU_SPEECH_MAX_BYTES", str(20 * 1024 * 1024)))
 
 LOGGING = {
     "version": 1,

@@ -18,16 +18,21 @@ HOME = {
     Role.SYSADMIN: "accounts:user_list",
     Role.SECADMIN: "accounts:user_list",
     Role.AUDITOR: "core:changelog",
+    # Those who command the drive open the war map first; the others their project list.
+    Role.CITY_ADMIN: "dashboard:war_map",
+    Role.LEADER: "dashboard:war_map",
+    Role.COUNTY: "dashboard:war_map",
+    Role.DEPARTMENT: "dashboard:war_map",
 }
 
 
 @login_required
 def home(request):
     user = request.user
-    if user.is_business:
-        return redirect("projects:project_list")
     if user.role in HOME:
         return redirect(HOME[user.role])
+    if user.is_business:
+        return redirect("projects:project_list")
     return render(request, "accounts/no_role.html")  # an account no role has been granted to yet
 
 

@@ -254,13 +254,7 @@ class FunnelView(LoginRequiredMixin, View):
         errors = [e for messages_ in form.errors.values() for e in messages_] if form.is_bound else []
         result = selectors.funnel(user=user, today=today, **form.funnel_params())
         stages = result.stages
-        chart = {
-            "names": [s.name for s in stages],
-            "counts": [s.count for s in stages],
-            "amounts": [str(s.amount_wan) for s in stages],
-            "colors": [s.color for s in stages],
-            "labels": {"count": _("线索数"), "amount": _("意向投资"), "unit": _("万元"), "leads": _("个")},
-        }
+        chart = funnel_chart(stages)
         context = {
             "form": form,
             "errors": errors,
@@ -274,6 +268,17 @@ class FunnelView(LoginRequiredMixin, View):
             "has_leads": any(s.count or s.dropped for s in stages),
         }
         return render(request, "attraction/funnel.html", context, status=400 if errors else 200)
+
+
+def funnel_chart(stages) -> dict:
+    """The funnel chart's data (static/attraction/funnel_chart.js); the dashboard draws it too."""
+    return {
+        "names": [s.name for s in stages],
+        "counts": [s.count for s in stages],
+        "amounts": [str(s.amount_wan) for s in stages],
+        "colors": [s.color for s in stages],
+        "labels": {"count": _("线索数"), "amount": _("意向投资"), "unit": _("万元"), "leads": _("个")},
+    }
 
 
 FUNNEL_RATE_NOTES = {

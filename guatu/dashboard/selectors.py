@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, DecimalField, Q, QuerySet, Sum
+from django.db.models import Case, Count, DecimalField, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,6 +41,7 @@ class DashboardFilter:
     month: int | None = None
     chain: Chain | None = None
     kind: str | None = None
+    division: Region | None = None  # drilled into one county-level division
 
     @property
     def period(self) -> Period:
@@ -57,11 +58,15 @@ class DashboardFilter:
             "month": self.month,
             "chain": self.chain.pk if self.chain else None,
             "kind": self.kind,
+            "division": self.division.code if self.division else None,
         }
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str], *, today: dt.date | None = None) -> "DashboardFilter":
-        """Read the query parameters; a bad value raises ValidationError naming the field."""
+    def from_params(
+        cls, params: Mapping[str, str], *, today: dt.date | None = None, user=None
+    ) -> "DashboardFilter":
+        """Read the query parameters; a bad value raises ValidationError naming the field. A
+        division outside the user's scope is refused like one that does not exist."""
         today = today or timezone.localdate()
         errors: dict[str, str] = {}
 
@@ -114,9 +119,20 @@ class DashboardFilter:
                 "value": kind,
                 "all": "、".join(ProjectKind.values),
             }
+        division = None
+        raw_division = (params.get("division") or "").strip()
+        if raw_division:
+            visible = divisions_for(user) if user is not None else list(_counties())
+            division = next((r for r in visible if r.code == raw_division), None)
+            if division is None:
+                errors["division"] = _("县(市)区“%(value)s”不存在或不在本账号范围内") % {
+                    "value": raw_division
+                }
         if errors:
             raise ValidationError(errors)
-        return cls(year=year, quarter=quarter or None, month=month or None, chain=chain, kind=kind)
+        return cls(
+            year=year, quarter=quarter or None, month=month or None, chain=chain, kind=kind, division=division
+        )
 
 
 def dashboard_projects(*, user, flt: DashboardFilter) -> QuerySet[Project]:
@@ -126,14 +142,28 @@ def dashboard_projects(*, user, flt: DashboardFilter) -> QuerySet[Project]:
         qs = qs.filter(chain=flt.chain)
     if flt.kind:
         qs = qs.filter(kind=flt.kind)
+    if flt.division is not None:
+        qs = qs.filter(Q(region=flt.division) | Q(region__parent=flt.division))
     return qs
 
 
-def divisions_for(user) -> list[Region]:
-    """The county-level divisions the dashboard lists: a county account its own only."""
-    counties = Region.objects.filter(level=Region.Level.COUNTY).order_by("code")
+def _counties() -> QuerySet[Region]:
+    return Region.objects.filter(level=Region.Level.COUNTY).order_by("code")
+
+
+def divisions_for_city() -> list[Region]:
+    """Every county-level division of the city, whoever asks (the map file is chosen by them)."""
+    return list(_counties())
+
+
+def divisions_for(user, division: Region | None = None) -> list[Region]:
+    """The county-level divisions the dashboard lists: a county account its own only; drilled
+    into one division, that one."""
+    counties = _counties()
     if user.role == Role.COUNTY:
-        return list(counties.filter(pk=user.region_id))
+        counties = counties.filter(pk=user.region_id)
+    if division is not None:
+        counties = counties.filter(pk=division.pk)
     return list(counties)
 
 
@@ -222,13 +252,15 @@ def _phase(period: Period) -> dict | None:
     return {"quarter": quarter, "name": phase.name, "slogan": phase.slogan} if phase else None
 
 
-def _targets(*, user, period: Period, today: dt.date) -> list:
-    """The targets of the period: the city's and the user's own (its division or unit)."""
+def _targets(*, user, period: Period, today: dt.date, division: Region | None = None) -> list:
+    """The targets of the period: the city's and the user's own (its division or unit); drilled
+    into a division, that division's too."""
     rows = []
+    regions = {user.region_id, division.pk if division else None} - {None}
     for row in target_rows(user=user, period=period, today=today):
         target = row.target
         city_level = target.region_id is not None and target.region.parent_id is None
-        own_region = target.region_id is not None and target.region_id == user.region_id
+        own_region = target.region_id is not None and target.region_id in regions
         own_unit = target.unit_id is not None and target.unit_id == user.unit_id
         if city_level or own_region or own_unit:
             rows.append(row)
@@ -260,9 +292,10 @@ def summary(*, user, flt: DashboardFilter, today: dt.date | None = None) -> dict
         {
             "code": region.code,
             "name": region.name,
+            "label": region.label,
             **_finish(dict(by_region.get(region.pk, _blank())), period),
         }
-        for region in divisions_for(user)
+        for region in divisions_for(user, flt.division)
     ]
 
     counts = dict(projects.order_by().values("stage_id").annotate(n=Count("pk")).values_list("stage_id", "n"))
@@ -289,6 +322,7 @@ def summary(*, user, flt: DashboardFilter, today: dt.date | None = None) -> dict
         for row in problem_selectors.direct_line_inbox(user=user, today=today)
         if (flt.chain is None or row.problem.project.chain_id == flt.chain.pk)
         and (not flt.kind or row.problem.project.kind == flt.kind)
+        and (flt.division is None or row.problem.region_id == flt.division.pk)
     ]
 
     scheme, ranking = ranking_for(user=user, period=period, today=today)
@@ -304,13 +338,59 @@ def summary(*, user, flt: DashboardFilter, today: dt.date | None = None) -> dict
         "total": _finish(total, period),
         "divisions": divisions,
         "stages": stages,
-        "targets": _targets(user=user, period=period, today=today),
+        "targets": _targets(user=user, period=period, today=today, division=flt.division),
         "scheme": scheme,
         "ranking": ranking,
-        "attraction": funnel(user=user, period=period, chain=flt.chain, today=today),
+        "attraction": funnel(user=user, period=period, region=flt.division, chain=flt.chain, today=today),
         "red": [{"warning": w, "reasons": _reason_texts(w)} for w in red],
         "overdue_problems": [
             {"problem": p, "overdue_days": problem_selectors.overdue_days(p, today)} for p in overdue
         ],
         "direct_line": queue,
     }
+
+
+# --- the map's points and a division's project list
+
+POINTS = 3000  # the most points one map draws; the red and the yellow come first
+DIVISION_PROJECTS = 20
+
+
+def _light_order() -> Case:
+    return Case(
+        *(When(warning__level__code=code, then=Value(i)) for i, code in enumerate(LEVELS)),
+        default=Value(len(LEVELS)),
+        output_field=IntegerField(),
+    )
+
+
+def project_points(*, user, flt: DashboardFilter) -> list[dict]:
+    """The projects with coordinates, each with its light: one query."""
+    qs = (
+        dashboard_projects(user=user, flt=flt)
+        .filter(latitude__isnull=False, longitude__isnull=False)
+        .annotate(light_order=_light_order())
+        .order_by("light_order", "pk")
+        .values("pk", "code", "name", "latitude", "longitude", "warning__level__code", "region__name")
+    )
+    return [
+        {
+            "id": r["pk"],
+            "code": r["code"],
+            "name": r["name"],
+            "region": r["region__name"],
+            "light": r["warning__level__code"] or "",
+            "value": [float(r["longitude"]), float(r["latitude"])],
+        }
+        for r in qs[:POINTS]
+    ]
+
+
+def division_projects(*, user, flt: DashboardFilter) -> list[Project]:
+    """A division's projects for the page under the map, red first, then by total investment."""
+    return list(
+        dashboard_projects(user=user, flt=flt)
+        .select_related("stage", "region", "warning__level")
+        .annotate(light_order=_light_order())
+        .order_by("light_order", "-total_investment", "pk")[:DIVISION_PROJECTS]
+    )

@@ -269,13 +269,7 @@ class RankingView(LoginRequiredMixin, View):
             group = SchemeGroup.COUNTY
         scheme, scores = scoring.ranking_for(user=user, period=period, group=group, today=today)
         rows = [{"score": s, "movement": _movement(s.movement)} for s in scores]
-        chart = {
-            "names": [s.name for s in scores],
-            "scores": [str(s.score) for s in scores],
-            "leader": [s.is_leader for s in scores],
-            "bottom": [s.is_bottom for s in scores],
-            "labels": {"score": _("得分"), "rank": _("名次")},
-        }
+        chart = ranking_chart(scores)
         context = {
             "period": period,
             "group": group,
@@ -289,6 +283,17 @@ class RankingView(LoginRequiredMixin, View):
             "today": today,
         }
         return render(request, "targets/ranking.html", context, status=400 if errors else 200)
+
+
+def ranking_chart(scores) -> dict:
+    """The 擂台 bar chart's data (static/targets/ranking_chart.js); the dashboard draws it too."""
+    return {
+        "names": [s.name for s in scores],
+        "scores": [str(s.score) for s in scores],
+        "leader": [s.is_leader for s in scores],
+        "bottom": [s.is_bottom for s in scores],
+        "labels": {"score": _("得分"), "rank": _("名次")},
+    }
 
 
 class SchemeListView(LoginRequiredMixin, View):

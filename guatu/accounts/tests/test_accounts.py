@@ -69,7 +69,10 @@ def test_anonymous_is_sent_to_login(client, world):
         ("sysadmin", "/accounts/"),
         ("secadmin", "/accounts/"),
         ("auditor", "/core/changes/"),
-        ("city", "/projects/"),
+        ("city", "/dashboard/"),
+        ("leader", "/dashboard/"),
+        ("county", "/dashboard/"),
+        ("enterprise", "/projects/"),
     ],
 )
 def test_each_role_starts_on_its_own_page(client, world, who, lands):

@@ -18,11 +18,19 @@
     if (!source || !window.echarts) return;
     const data = JSON.parse(source.textContent);
     const narrow = container.clientWidth < 420;
-    container.style.height = `${Math.max(260, data.names.length * (narrow ? 40 : 48))}px`;
-    const chart = window.echarts.init(container, null, { renderer: "canvas" });
+    // data-fill: the container's own height is kept (the big screen's fixed cells).
+    if (!container.dataset.fill) {
+      container.style.height = `${Math.max(260, data.names.length * (narrow ? 40 : 48))}px`;
+    }
+    // A page may ask for a theme (the dark big screen) or SVG (crisp print) on its <html> element.
+    const root = document.documentElement.dataset;
+    const chart = window.echarts.init(container, root.echartsTheme || null, {
+      renderer: root.echartsRenderer || "canvas",
+    });
     const max = Math.max(1, ...data.counts);
     chart.setOption({
       animation: false,
+      backgroundColor: "transparent",
       tooltip: {
         trigger: "item",
         confine: true,

@@ -9,12 +9,19 @@
     if (!source || !window.echarts) return;
     const data = JSON.parse(source.textContent);
     if (!data.names.length) return;
-    container.style.height = `${Math.max(160, data.names.length * ROW_HEIGHT + 40)}px`;
+    if (!container.dataset.fill) {
+      container.style.height = `${Math.max(160, data.names.length * ROW_HEIGHT + 40)}px`;
+    }
     const color = (index) =>
       data.leader[index] ? COLORS.leader : data.bottom[index] ? COLORS.bottom : COLORS.other;
-    const chart = window.echarts.init(container, null, { renderer: "canvas" });
+    // A page may ask for a theme (the dark big screen) or SVG (crisp print) on its <html> element.
+    const root = document.documentElement.dataset;
+    const chart = window.echarts.init(container, root.echartsTheme || null, {
+      renderer: root.echartsRenderer || "canvas",
+    });
     chart.setOption({
       animation: false,
+      backgroundColor: "transparent",
       grid: { left: 8, right: 48, top: 8, bottom: 24, containLabel: true },
       tooltip: {
         trigger: "axis",
