@@ -9,6 +9,7 @@ from guatu.org.api import ChainViewSet, RegionViewSet, UnitViewSet
 from guatu.problems.api import ProblemViewSet
 from guatu.progress.api import MonthlyReportViewSet, WarningViewSet
 from guatu.projects.api import ApprovalViewSet, ProjectViewSet
+from guatu.speeches.api import register_routes as register_speech_routes
 from guatu.targets.api import RankingView, TargetViewSet
 
 app_name = "api"
@@ -24,6 +25,7 @@ router.register("reports", MonthlyReportViewSet, basename="report")
 router.register("targets", TargetViewSet, basename="target")
 router.register("problems", ProblemViewSet, basename="problem")
 router.register("attraction/leads", LeadViewSet, basename="attraction-lead")
+register_speech_routes(router)
 
 urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="token"),

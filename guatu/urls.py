@@ -17,6 +17,7 @@ urlpatterns = [
     path("attraction/", include("guatu.attraction.urls")),
     path("core/", include("guatu.core.urls")),
     path("dashboard/", include("guatu.dashboard.urls")),
+    path("speeches/", include("guatu.speeches.urls")),
     path("api/", include("guatu.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -325,3 +325,45 @@ def _lead(user, action: str) -> Q:
 @policy("attraction.FundsInPlace")
 def _lead_child(user, action: str) -> Q:
     return _nested(user, "lead", "attraction.Lead", "view" if action in READ_ACTIONS else "change")
+
+
+# --- speeches: the library, the review of what was read out of it, supervised tasks
+
+GOVERNMENT_ROLES = frozenset({Role.CITY_ADMIN, Role.LEADER, Role.COUNTY, Role.DEPARTMENT})
+
+
+@policy("speeches.SpeechDocument")
+@policy("speeches.Speech")
+@policy("speeches.ExtractedItem")
+def _speech(user, action: str) -> Q:
+    """Leaders' speeches are read across government; the project office imports them and reviews
+    what was read out of them (turning it into targets and tasks)."""
+    if user.role == Role.CITY_ADMIN:
+        return ALL
+    if user.role in GOVERNMENT_ROLES and action in READ_ACTIONS:
+        return ALL
+    return NONE
+
+
+@policy("speeches.SupervisedTask")
+def _supervised_task(user, action: str) -> Q:
+    """The city sees all; a county its division's and those its units lead or share; a department
+    those it leads (and acts on) or shares (reads); leaders read all."""
+    role = user.role
+    if role == Role.CITY_ADMIN:
+        return ALL
+    if action in {"delete", "add", "import"}:
+        return NONE
+    if role == Role.LEADER:
+        return ALL if action in READ_ACTIONS else NONE
+    if role == Role.COUNTY and user.region_id:
+        return region_q(user) | Q(owner_unit__region=user.region_id)
+    if role == Role.DEPARTMENT and user.unit_id:
+        owned = Q(owner_unit=user.unit_id)
+        return owned | Q(supporting_units=user.unit_id) if action in READ_ACTIONS else owned
+    return NONE
+
+
+@policy("speeches.TaskNote")
+def _task_note(user, action: str) -> Q:
+    return _nested(user, "task", "speeches.SupervisedTask", "view" if action in READ_ACTIONS else "change")

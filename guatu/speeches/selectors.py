@@ -1,0 +1,7 @@
+"""Speeches: selectors. Sections: the library (import, search, pages) and the breakdown (review of
+extracted items, targets and supervised tasks, exports)."""
+
+# --- library
+
+
+# --- breakdown
