@@ -55,7 +55,7 @@ class Speech(TrackedModel):
         verbose_name_plural = _("讲话")
 
     def __str__(self) -> str:
-        return self.title or _("（无标题残篇）")
+        return self.title or str(_("（无标题残篇）"))
 
 
 class ItemKind(models.TextChoices):
