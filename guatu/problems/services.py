@@ -97,7 +97,7 @@ def _actor_user(actor):
     return actor if getattr(actor, "is_authenticated", False) else None
 
 
-def _now_for(today: dt.date | None) -> dt.datetime:
+def now_for(today: dt.date | None) -> dt.datetime:
     """The moment a write dated `today` happened: now, or the morning of a day given by a job."""
     if today is None or today == timezone.localdate():
         return timezone.now()
@@ -144,8 +144,9 @@ def _check_version(problem: Problem, version: int | None) -> None:
         )
 
 
-def actor_kinds(user, problem: Problem) -> set[str]:
-    """Which kinds of flow actor (owner, governor, raiser, leader) the user is for this problem."""
+def actor_kinds(user, problem) -> set[str]:
+    """Which kinds of flow actor (owner, governor, raiser, leader) the user is for this problem or
+    supervised task (anything with a region, an owner unit, a rung and perhaps a raiser)."""
     if user is None:
         return set(ACTOR_KINDS)
     if not (getattr(user, "is_authenticated", False) and user.is_active):
@@ -166,7 +167,8 @@ def actor_kinds(user, problem: Problem) -> set[str]:
         and owner.region_id == user.region_id
     ):
         kinds.add("owner")
-    if problem.raised_by_id and problem.raised_by_id == user.pk:
+    raiser = getattr(problem, "raised_by_id", None)
+    if raiser and raiser == user.pk:
         kinds.add("raiser")
     if role == Role.LEADER and problem.level.code == TOP_LEVEL:
         kinds.add("leader")
@@ -186,7 +188,7 @@ def problem_people(problem: Problem) -> set[User]:
     return set(User.objects.filter(q, is_active=True))
 
 
-def _governing_people(level_code: str) -> set[User]:
+def rung_watchers(level_code: str) -> set[User]:
     """Who watches a rung besides the people involved: the project office from the department
     rung up, and the leaders on the 直通车."""
     roles = {"department": [Role.CITY_ADMIN], TOP_LEVEL: [Role.CITY_ADMIN, Role.LEADER]}.get(level_code, [])
@@ -218,7 +220,7 @@ def _notify_assignment(actor, problem: Problem) -> None:
     )
 
 
-def _unit(value, field: str) -> Unit | None:
+def unit_of(value, field: str) -> Unit | None:
     """A unit given as a row or an id; an unknown id names the field and the value."""
     if value in (None, ""):
         return None
@@ -230,10 +232,10 @@ def _unit(value, field: str) -> Unit | None:
         raise ValidationError({field: _("编号为 %(value)s 的单位不存在") % {"value": value}}) from None
 
 
-def _units(values, field: str) -> list[Unit]:
+def units_of(values, field: str) -> list[Unit]:
     if values in (None, ""):
         return []
-    return [_unit(v, field) for v in values]
+    return [unit for value in values if (unit := unit_of(value, field)) is not None]
 
 
 def _check_units(owner: Unit | None, supporting: list[Unit]) -> None:
@@ -294,8 +296,8 @@ def problem_create(*, actor, data: Mapping[str, Any], today: dt.date | None = No
         raise ValidationError({"project": _("请选择问题所属的项目")})
     if actor is not None and not restrict(Project.objects, actor, "view").filter(pk=project.pk).exists():
         raise PermissionDenied(_("无权为项目“%(project)s”提出问题") % {"project": project.name})
-    owner = _unit(data.get("owner_unit"), "owner_unit")
-    supporting = _units(data.get("supporting_units"), "supporting_units")
+    owner = unit_of(data.get("owner_unit"), "owner_unit")
+    supporting = units_of(data.get("supporting_units"), "supporting_units")
     _check_units(owner, supporting)
     _check_due(data.get("due_date"), today)
     user = _actor_user(actor)
@@ -389,9 +391,9 @@ def problem_update(
     before = snapshot(problem)
     old_owner, old_due = problem.owner_unit, problem.due_date
     old_supporting = set(problem.supporting_units.values_list("pk", flat=True))
-    owner = _unit(data["owner_unit"], "owner_unit") if "owner_unit" in data else old_owner
+    owner = unit_of(data["owner_unit"], "owner_unit") if "owner_unit" in data else old_owner
     supporting = (
-        _units(data["supporting_units"], "supporting_units")
+        units_of(data["supporting_units"], "supporting_units")
         if "supporting_units" in data
         else list(problem.supporting_units.all())
     )
@@ -454,14 +456,24 @@ def problem_update(
     return problem
 
 
-def transition_refusal(problem: Problem, action: str) -> str:
-    """Why `action` cannot be taken from the problem's status, naming both."""
+def transition_refusal(row, action: str, *, noun: str | None = None) -> str:
+    """Why `action` cannot be taken from the row's status (a problem's, a supervised task's),
+    naming both."""
+    noun = noun or _("问题")
     rows = list(ProblemTransition.objects.filter(action=action).select_related("from_status"))
     name = rows[0].name if rows else action
-    message = _("问题当前为“%(status)s”，不能“%(action)s”") % {"status": problem.status.name, "action": name}
+    message = _("%(noun)s当前为“%(status)s”，不能“%(action)s”") % {
+        "noun": noun,
+        "status": row.status.name,
+        "action": name,
+    }
     if rows:
-        allowed = "、".join(f"“{row.from_status.name}”" for row in rows)
-        message += _("（只有%(allowed)s的问题可以%(action)s）") % {"allowed": allowed, "action": name}
+        allowed = "、".join(f"“{r.from_status.name}”" for r in rows)
+        message += _("（只有%(allowed)s的%(noun)s可以%(action)s）") % {
+            "allowed": allowed,
+            "noun": noun,
+            "action": name,
+        }
     return message
 
 
@@ -525,7 +537,7 @@ def _escalate(problem: Problem, actor, *, to: EscalationLevel, comment: str, at:
     _step(problem, "escalate", actor, from_level=from_level, to_level=to, comment=comment)
     notify(
         event=NotificationEvent.ESCALATION,
-        users=_others(problem_people(problem) | _governing_people(to.code), actor),
+        users=_others(problem_people(problem) | rung_watchers(to.code), actor),
         key=f"escalation:problem:{problem.pk}:{to.code}",
         title=_("上升至%(level)s：%(title)s") % {"level": to.name, "title": problem.title},
         body=comment,
@@ -550,11 +562,13 @@ def problem_escalate(*, actor, problem_id: int, version: int, reason: str) -> Pr
     return _escalate(problem, actor, to=to, comment=reason, at=timezone.now())
 
 
-def climb_reference(problem: Problem) -> dt.date:
-    """The day a problem's overdue days count from: its due date, or its last escalation if later."""
-    if problem.escalated_at is None:
-        return problem.due_date
-    return max(problem.due_date, timezone.localdate(problem.escalated_at))
+def climb_reference(row, due: str = "due_date") -> dt.date:
+    """The day a supervised row's overdue days count from (a problem's due date, a task's
+    deadline), or its last escalation if later."""
+    day = getattr(row, due)
+    if row.escalated_at is None:
+        return day
+    return max(day, timezone.localdate(row.escalated_at))
 
 
 def escalate_overdue(*, today: dt.date | None = None) -> list[Problem]:
@@ -586,7 +600,7 @@ def escalate_overdue(*, today: dt.date | None = None) -> list[Problem]:
                     "limit": problem.level.climb_after_days,
                     "to": to.name,
                 }
-                climbed.append(_escalate(problem, None, to=to, comment=comment, at=_now_for(today)))
+                climbed.append(_escalate(problem, None, to=to, comment=comment, at=now_for(today)))
     return climbed
 
 
@@ -619,7 +633,7 @@ def problem_instruct(
     instruction = (instruction or "").strip()
     if not instruction:
         raise ValidationError({"instruction": _("请填写批示内容")})
-    owner = _unit(new_owner_unit, "new_owner_unit")
+    owner = unit_of(new_owner_unit, "new_owner_unit")
     if owner is not None and owner.kind not in OWNER_UNIT_KINDS:
         raise ValidationError(
             {"new_owner_unit": _("推进主体“%(unit)s”须为县(市)区政府、开发区或市直部门") % {"unit": owner}}
@@ -652,7 +666,7 @@ def problem_instruct(
         new_due_date=new_due_date,
         new_owner_unit=owner,
     )
-    people = problem_people(problem) | _governing_people(TOP_LEVEL)
+    people = problem_people(problem) | rung_watchers(TOP_LEVEL)
     if owner is not None:
         people |= _owner_people(old_owner)
         _notify_assignment(actor, problem)

@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from guatu.core.permissions import can, restrict
 from guatu.problems.models import ProblemTransition
+from guatu.problems.services import actor_kinds
 from guatu.speeches import services
 from guatu.speeches import text as speech_text
 from guatu.speeches.filters import TaskFilterSet
@@ -339,7 +340,7 @@ def note_label(note: TaskNote, names: Mapping[str, str] | None = None) -> str:
 
 def task_actions(*, user, task: SupervisedTask) -> list[ProblemTransition]:
     """The flow steps this user may take on the task now, as the flow table says."""
-    kinds = services.task_actor_kinds(user, task)
+    kinds = actor_kinds(user, task)
     rows = ProblemTransition.objects.filter(from_status=task.status).select_related("to_status")
     return [row for row in rows.order_by("to_status__order") if kinds & set(row.actors)]
 

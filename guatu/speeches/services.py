@@ -27,10 +27,16 @@ from guatu.problems.services import (
     ACTOR_LABELS,
     HANDED_OUT,
     OWNER_UNIT_KINDS,
-    TOP_LEVEL,
+    actor_kinds,
+    climb_reference,
     next_level,
     notify,
+    now_for,
+    rung_watchers,
     status_row,
+    transition_refusal,
+    unit_of,
+    units_of,
 )
 from guatu.speeches import selectors
 from guatu.speeches import text as speech_text
@@ -250,13 +256,6 @@ def document_delete(*, actor, document_id: int) -> None:
 
 def _user(actor):
     return actor if getattr(actor, "is_authenticated", False) else None
-
-
-def _moment(today: dt.date | None) -> dt.datetime:
-    """The moment a write dated `today` happened: now, or the morning of a day a job was given."""
-    if today is None or today == timezone.localdate():
-        return timezone.now()
-    return timezone.make_aware(dt.datetime.combine(today, dt.time(9, 0)))
 
 
 def task_url(task: SupervisedTask) -> str:
@@ -713,31 +712,6 @@ def _check_task_version(task: SupervisedTask, version: int | None) -> None:
         )
 
 
-def task_actor_kinds(user, task: SupervisedTask) -> set[str]:
-    """Which kinds of flow actor (owner, governor, leader) the user is for this task."""
-    if user is None:
-        return {"owner", "governor", "raiser", "leader"}
-    if not (getattr(user, "is_authenticated", False) and user.is_active):
-        return set()
-    kinds: set[str] = set()
-    role, region, owner = user.role, task.region, task.owner_unit
-    in_region = bool(user.region_id) and user.region_id in {region.pk, region.parent_id}
-    if role == Role.CITY_ADMIN or (role == Role.COUNTY and in_region and region.parent_id is not None):
-        kinds.add("governor")
-    if role in {Role.DEPARTMENT, Role.COUNTY} and user.unit_id and user.unit_id == owner.pk:
-        kinds.add("owner")
-    if (
-        role == Role.COUNTY
-        and user.region_id
-        and owner.kind in {Unit.Kind.COUNTY, Unit.Kind.ZONE}
-        and owner.region_id == user.region_id
-    ):
-        kinds.add("owner")
-    if role == Role.LEADER and task.level.code == TOP_LEVEL:
-        kinds.add("leader")
-    return kinds
-
-
 def task_people(task: SupervisedTask) -> set[User]:
     """Who hears about a task: the active users of its owner and supporting units and the county
     users of its division."""
@@ -746,13 +720,6 @@ def task_people(task: SupervisedTask) -> set[User]:
     if task.region.parent_id is not None:
         q |= Q(role=Role.COUNTY, region=task.region_id)
     return set(User.objects.filter(q, is_active=True))
-
-
-def _rung_watchers(level_code: str) -> set[User]:
-    """Who watches a rung besides the people of the task: the project office from the department
-    rung up, and the leaders on the 直通车 (as for problems)."""
-    roles = {"department": [Role.CITY_ADMIN], TOP_LEVEL: [Role.CITY_ADMIN, Role.LEADER]}.get(level_code, [])
-    return set(User.objects.filter(role__in=roles, is_active=True)) if roles else set()
 
 
 def _not_me(users: Iterable[User], actor) -> list[User]:
@@ -770,23 +737,6 @@ def _notify_task_assignment(actor, task: SupervisedTask) -> None:
         % {"unit": task.owner_unit, "deadline": task.deadline},
         url=task_url(task),
     )
-
-
-def _task_unit(value: Any, field: str) -> Unit | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, Unit):
-        return value
-    try:
-        return Unit.objects.get(pk=int(value))
-    except (Unit.DoesNotExist, TypeError, ValueError):
-        raise ValidationError({field: _("编号为 %(value)s 的单位不存在") % {"value": value}}) from None
-
-
-def _task_units(values: Any, field: str) -> list[Unit]:
-    if values in (None, ""):
-        return []
-    return [unit for value in values if (unit := _task_unit(value, field)) is not None]
 
 
 def _check_task_units(owner: Unit | None, supporting: list[Unit]) -> None:
@@ -856,8 +806,8 @@ def task_create(*, actor, data: Mapping[str, Any], today: dt.date | None = None)
     title = _text(data, "title")
     if not title:
         raise ValidationError({"title": _("请填写任务名称")})
-    owner = _task_unit(data.get("owner_unit"), "owner_unit")
-    supporting = _task_units(data.get("supporting_units"), "supporting_units")
+    owner = unit_of(data.get("owner_unit"), "owner_unit")
+    supporting = units_of(data.get("supporting_units"), "supporting_units")
     _check_task_units(owner, supporting)
     deadline = _check_deadline(data.get("deadline"), today)
     speech = data.get("speech")
@@ -914,9 +864,9 @@ def task_update(
     before = snapshot(task)
     old_owner, old_deadline = task.owner_unit, task.deadline
     old_supporting = set(task.supporting_units.values_list("pk", flat=True))
-    owner = _task_unit(data["owner_unit"], "owner_unit") if "owner_unit" in data else old_owner
+    owner = unit_of(data["owner_unit"], "owner_unit") if "owner_unit" in data else old_owner
     if "supporting_units" in data:
-        supporting = _task_units(data["supporting_units"], "supporting_units")
+        supporting = units_of(data["supporting_units"], "supporting_units")
     else:
         # A supporting unit that becomes the owner stops supporting.
         supporting = [u for u in task.supporting_units.all() if u.pk != owner.pk]
@@ -935,7 +885,7 @@ def task_update(
         )
         if new != old
     ]
-    if governed and "governor" not in task_actor_kinds(actor, task):
+    if governed and "governor" not in actor_kinds(actor, task):
         raise PermissionDenied(
             _("“%(field)s”只能由项目办或所在县(市)区修改")
             % {"field": SupervisedTask._meta.get_field(governed[0]).verbose_name}
@@ -979,17 +929,6 @@ def task_update(
     return task
 
 
-def task_transition_refusal(task: SupervisedTask, action: str) -> str:
-    """Why `action` cannot be taken from the task's status, naming both."""
-    rows = list(ProblemTransition.objects.filter(action=action).select_related("from_status"))
-    name = rows[0].name if rows else action
-    message = _("督办任务当前为“%(status)s”，不能“%(action)s”") % {"status": task.status.name, "action": name}
-    if rows:
-        allowed = "、".join(f"“{row.from_status.name}”" for row in rows)
-        message += _("（只有%(allowed)s的任务可以%(action)s）") % {"allowed": allowed, "action": name}
-    return message
-
-
 @transaction.atomic
 def task_act(*, actor, task_id: int, action: str, version: int, comment: str = "") -> SupervisedTask:
     """One step of the flow (accept, start, resolve, verify, send_back, reopen …) as the problems'
@@ -1004,8 +943,8 @@ def task_act(*, actor, task_id: int, action: str, version: int, comment: str = "
         .first()
     )
     if transition is None:
-        raise Conflict(task_transition_refusal(task, action))
-    if actor is not None and not task_actor_kinds(actor, task) & set(transition.actors):
+        raise Conflict(transition_refusal(task, action, noun=_("督办任务")))
+    if actor is not None and not actor_kinds(actor, task) & set(transition.actors):
         who = "、".join(str(ACTOR_LABELS.get(k, k)) for k in transition.actors)
         raise PermissionDenied(_("“%(action)s”只能由%(who)s操作") % {"action": transition.name, "who": who})
     comment = (comment or "").strip()
@@ -1068,14 +1007,6 @@ def task_note(*, actor, task_id: int, version: int, text: str, progress: int | N
     return _note(task, "note", actor, progress=progress, text=text)
 
 
-def task_climb_reference(task: SupervisedTask) -> dt.date:
-    """The day a task's overdue days count from: its deadline, or its last escalation if later
-    (problems.services.climb_reference, for a deadline)."""
-    if task.escalated_at is None:
-        return task.deadline
-    return max(task.deadline, timezone.localdate(task.escalated_at))
-
-
 def _escalate_task(task: SupervisedTask, *, to: EscalationLevel, comment: str, at: dt.datetime) -> None:
     before = snapshot(task)
     from_level = task.level
@@ -1087,7 +1018,7 @@ def _escalate_task(task: SupervisedTask, *, to: EscalationLevel, comment: str, a
     _note(task, "escalate", None, at=at, text=comment)
     notify(
         event=NotificationEvent.ESCALATION,
-        users=task_people(task) | _rung_watchers(to.code),
+        users=task_people(task) | rung_watchers(to.code),
         key=f"escalation:task:{task.pk}:{to.code}",
         title=_("督办任务上升至%(level)s：%(title)s") % {"level": to.name, "title": task.title},
         body=_("由“%(from)s”上升至“%(to)s”：%(comment)s")
@@ -1125,7 +1056,10 @@ def escalate_overdue_tasks(*, today: dt.date | None = None) -> list[SupervisedTa
                     url=task_url(task),
                 )
                 to = next_level(task.level)
-                if to is None or (today - task_climb_reference(task)).days <= task.level.climb_after_days:
+                if (
+                    to is None
+                    or (today - climb_reference(task, "deadline")).days <= task.level.climb_after_days
+                ):
                     continue
                 comment = _("逾期 %(days)s 天未办结（超过%(level)s的 %(limit)s 天），自动上升至“%(to)s”") % {
                     "days": late,
@@ -1133,6 +1067,6 @@ def escalate_overdue_tasks(*, today: dt.date | None = None) -> list[SupervisedTa
                     "limit": task.level.climb_after_days,
                     "to": to.name,
                 }
-                _escalate_task(task, to=to, comment=comment, at=_moment(today))
+                _escalate_task(task, to=to, comment=comment, at=now_for(today))
                 climbed.append(task)
     return climbed

@@ -16,6 +16,7 @@ from guatu.accounts.models import Role
 from guatu.core.exceptions import Conflict
 from guatu.core.testing import make_user
 from guatu.problems.models import Notification
+from guatu.problems.services import actor_kinds
 from guatu.speeches import selectors, services
 from guatu.speeches.models import SupervisedTask, TaskNote
 from guatu.speeches.tests.breakdown_helpers import TODAY, county_unit, task_data
@@ -224,7 +225,7 @@ def test_overdue_and_escalation_notices_are_sent_once(world, django_capture_on_c
     task.refresh_from_db()
     assert task.level.code == "direct_line"
     # A leader may now verify it (the leader kind of actor on the top rung).
-    assert "leader" in services.task_actor_kinds(world.users["leader"], task)
+    assert "leader" in actor_kinds(world.users["leader"], task)
 
 
 def test_closed_tasks_do_not_climb(world, task):
