@@ -7,12 +7,13 @@ A lead signed on the day it first entered 正式签约 or a later stage; a dropp
 a signing that happened."""
 
 import datetime as dt
+from collections.abc import Hashable, Iterable
 from decimal import Decimal
 
-from django.db.models import DateField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, DateField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils.translation import gettext_lazy
 
-from guatu.targets.metrics import Metric, register
+from guatu.targets.metrics import Metric, Scope, grouped_totals, register
 from guatu.targets.periods import Period
 
 SIGNED = "signed"
@@ -52,6 +53,20 @@ def signed_in(region, unit, period: Period, today: dt.date) -> QuerySet:
     )
 
 
+def _signed_totals(scopes: Iterable[Scope], period: Period, today: dt.date) -> dict[Hashable, dict]:
+    """Signings per scope (count and amount), one query per kind of scope: a lead lands in one
+    region and has one attracting unit, so no lead is summed twice for a scope."""
+    from guatu.attraction.models import Lead
+
+    until = min(period.end, today)
+    leads = Lead.objects.annotate(signed_day=entered(SIGNED)).filter(
+        signed_day__gte=period.start, signed_day__lte=until
+    )
+    return grouped_totals(
+        scopes, leads, region="region", unit="attracting_unit", n=Count("pk"), total=Sum("amount")
+    )
+
+
 def leads_signed(region, unit, period: Period, today: dt.date) -> Decimal:
     """签约项目数: leads that entered 正式签约 in the period (up to today)."""
     return Decimal(signed_in(region, unit, period, today).count())
@@ -64,6 +79,17 @@ def leads_signed_amount(region, unit, period: Period, today: dt.date) -> Decimal
 
     total = Lead.objects.filter(pk__in=ids).aggregate(total=Sum("amount"))["total"]
     return (total or Decimal(0)).quantize(Decimal("0.01"))
+
+
+def leads_signed_grouped(scopes: Iterable[Scope], period: Period, today: dt.date) -> dict[Hashable, Decimal]:
+    return {key: Decimal(v["n"]) for key, v in _signed_totals(scopes, period, today).items()}
+
+
+def leads_signed_amount_grouped(
+    scopes: Iterable[Scope], period: Period, today: dt.date
+) -> dict[Hashable, Decimal]:
+    totals = _signed_totals(scopes, period, today)
+    return {key: v["total"].quantize(Decimal("0.01")) for key, v in totals.items()}
 
 
 def funds_in_place(region, unit, period: Period, today: dt.date) -> Decimal:
@@ -79,6 +105,16 @@ def funds_in_place(region, unit, period: Period, today: dt.date) -> Decimal:
     return (total or Decimal(0)).quantize(Decimal("0.01"))
 
 
+def funds_in_place_grouped(
+    scopes: Iterable[Scope], period: Period, today: dt.date
+) -> dict[Hashable, Decimal]:
+    from guatu.attraction.models import FundsInPlace
+
+    qs = FundsInPlace.objects.filter(received_on__gte=period.start, received_on__lte=min(period.end, today))
+    totals = grouped_totals(scopes, qs, region="region", unit="lead__attracting_unit", total=Sum("amount"))
+    return {key: v["total"].quantize(Decimal("0.01")) for key, v in totals.items()}
+
+
 ATTRACTION_METRICS = (
     Metric(
         "leads_signed",
@@ -88,6 +124,7 @@ ATTRACTION_METRICS = (
         gettext_lazy("期间内正式签约的招商项目（放弃的线索仍计入已发生的签约）"),
         leads_signed,
         scoped=True,
+        grouped=leads_signed_grouped,
     ),
     Metric(
         "leads_signed_amount",
@@ -97,6 +134,7 @@ ATTRACTION_METRICS = (
         gettext_lazy("期间内正式签约的招商项目的意向投资之和"),
         leads_signed_amount,
         scoped=True,
+        grouped=leads_signed_amount_grouped,
     ),
     Metric(
         "funds_in_place",
@@ -106,6 +144,7 @@ ATTRACTION_METRICS = (
         gettext_lazy("期间内登记到位的招商引资资金之和"),
         funds_in_place,
         scoped=True,
+        grouped=funds_in_place_grouped,
     ),
 )
 

@@ -4,15 +4,23 @@ A metric reads a queryset of projects (already scoped and restricted by the call
 Event metrics count projects whose event date (开工, 竣工 …) falls in the period; the event date is
 the milestone's actual date where one is recorded, else the day the project entered the stage,
 else its planned date (a project past 开工 without a recorded date started when planned).
+
+Each metric also has a grouped form (``Metric.grouped``, read through ``actuals``): its value for
+many scopes (regions, units) at once, in a fixed number of queries however many scopes there are,
+equal scope for scope to ``actual``. Rankings and the war map read it, so that they do not issue a
+query per division and metric.
 """
 
 import datetime as dt
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db.models import (
+    Count,
     DateField,
     DecimalField,
     F,
@@ -29,6 +37,9 @@ from django.utils.translation import gettext_lazy
 from guatu.progress.models import MonthlyReport
 from guatu.projects.models import Milestone, MilestoneKind, Project, StageChange
 from guatu.targets.periods import Period
+
+if TYPE_CHECKING:
+    from guatu.org.models import Region, Unit
 
 REPORTED_STATUSES = ("submitted", "approved")  # a draft or returned report is not yet a fact
 START_GRACE_DAYS = 30  # started within a month of the planned day counts as on time
@@ -49,6 +60,113 @@ class Metric:
     # A scoped metric reads other rows than projects (招商 leads, funds in place): its compute takes
     # (region, unit, period, today), the scope of the target or ranked unit, instead of projects.
     scoped: bool = False
+    # The metric for many scopes at once in a fixed number of queries, whatever their number:
+    # grouped(scopes, period, today) -> {scope key: value}, each value what `actual` gives for that
+    # scope (a project metric over all projects of the scope, as rankings read them). None where
+    # the metric has no such form; callers then compute it scope by scope.
+    grouped: Callable[..., dict[Hashable, Decimal | None]] | None = None
+
+
+class Scope(NamedTuple):
+    """A scope to compute a metric for: a region (and its divisions), a unit, or neither (all)."""
+
+    key: Hashable
+    region: "Region | None" = None
+    unit: "Unit | None" = None
+
+
+def _scope_index(scopes: Iterable[Scope]) -> tuple[dict, dict, list]:
+    """Scope keys by region pk, by unit pk, and the keys of the scopes that cover everything."""
+    by_region: dict[int, list] = defaultdict(list)
+    by_unit: dict[int, list] = defaultdict(list)
+    everything = []
+    for scope in scopes:
+        if scope.region is not None:
+            by_region[scope.region.pk].append(scope.key)
+        elif scope.unit is not None:
+            by_unit[scope.unit.pk].append(scope.key)
+        else:
+            everything.append(scope.key)
+    return by_region, by_unit, everything
+
+
+def grouped_totals(
+    scopes: Iterable[Scope], qs: QuerySet, *, region: str, unit: str, **aggregates
+) -> dict[Hashable, dict[str, Decimal]]:
+    """Additive aggregates (Count, Sum) of the rows of `qs` per scope, in one query per kind of
+    scope present: a region scope takes the rows whose `region` field is the region or one of its
+    divisions (as scope_projects does), a unit scope the rows whose `unit` field is the unit (a
+    many-to-many row counts once for each of its units). A scope without rows gets 0 for each."""
+    scopes = list(scopes)
+    by_region, by_unit, everything = _scope_index(scopes)
+    totals = {s.key: dict.fromkeys(aggregates, Decimal(0)) for s in scopes}
+
+    def add(keys, row) -> None:
+        for key in keys:
+            for name in aggregates:
+                totals[key][name] += row[name] or 0
+
+    qs = qs.order_by()
+    if by_region:
+        ids = list(by_region)
+        parent = f"{region}__parent"
+        rows = (
+            qs.filter(Q(**{f"{region}__in": ids}) | Q(**{f"{parent}__in": ids}))
+            .values(region, parent)
+            .annotate(**aggregates)
+        )
+        for row in rows:
+            # A row counts for its own region's scope and its parent's (never both the same).
+            add(by_region.get(row[region], ()), row)
+            add(by_region.get(row[parent], ()), row)
+    if by_unit:
+        rows = qs.filter(**{f"{unit}__in": list(by_unit)}).values(unit).annotate(**aggregates)
+        for row in rows:
+            add(by_unit.get(row[unit], ()), row)
+    if everything:
+        row = qs.aggregate(**aggregates)
+        add(everything, row)
+    return totals
+
+
+def grouped_rows(
+    scopes: Iterable[Scope], qs: QuerySet, *, region: str, unit: str, fields: Iterable[str]
+) -> dict[Hashable, list[tuple]]:
+    """The `fields` of the rows of `qs` per scope (the scopes as in grouped_totals), in the order
+    of `qs`, in one query per kind of scope: for what must be computed in Python (a mean, a median)."""
+    scopes = list(scopes)
+    fields = list(fields)
+    by_region, by_unit, everything = _scope_index(scopes)
+    found: dict[Hashable, list[tuple]] = {s.key: [] for s in scopes}
+    if by_region:
+        ids = list(by_region)
+        parent = f"{region}__parent"
+        rows = qs.filter(Q(**{f"{region}__in": ids}) | Q(**{f"{parent}__in": ids})).values_list(
+            region, parent, *fields
+        )
+        for own, up, *values in rows:
+            for key in (*by_region.get(own, ()), *by_region.get(up, ())):
+                found[key].append(tuple(values))
+    if by_unit:
+        rows = qs.filter(**{f"{unit}__in": list(by_unit)}).values_list(unit, *fields)
+        for owner, *values in rows:
+            for key in by_unit.get(owner, ()):
+                found[key].append(tuple(values))
+    if everything:
+        rows = [tuple(values) for values in qs.values_list(*fields)]
+        for key in everything:
+            found[key].extend(rows)
+    return found
+
+
+def _project_totals(
+    scopes: Iterable[Scope], qs: QuerySet, **aggregates
+) -> dict[Hashable, dict[str, Decimal]]:
+    return grouped_totals(scopes, qs, region="region", unit="departments", **aggregates)
+
+
+def _report_totals(scopes: Iterable[Scope], qs: QuerySet, **aggregates) -> dict[Hashable, dict[str, Decimal]]:
+    return grouped_totals(scopes, qs, region="project__region", unit="project__departments", **aggregates)
 
 
 def _stage_order(code: str) -> Subquery:
@@ -121,29 +239,68 @@ def _event_count(event: str) -> Callable[[QuerySet, Period, dt.date], Decimal]:
     return compute
 
 
+def _event_count_grouped(event: str) -> Callable[..., dict[Hashable, Decimal]]:
+    def grouped(scopes: Iterable[Scope], period: Period, today: dt.date) -> dict[Hashable, Decimal]:
+        until = min(period.end, today)
+        qs = with_events(Project.objects.all(), event).filter(
+            **{f"{event}__gte": period.start, f"{event}__lte": until}
+        )
+        return _counts(_project_totals(scopes, qs, n=Count("pk")))
+
+    return grouped
+
+
+def _counts(totals: Mapping[Hashable, Mapping[str, Decimal]], name: str = "n") -> dict[Hashable, Decimal]:
+    return {key: Decimal(values[name]) for key, values in totals.items()}
+
+
 def _started_or_resumed(projects: QuerySet, period: Period, today: dt.date) -> Decimal:
     """开复工: projects under way at some point of the period: started by its end (or today) and
     not completed before it began."""
+    return Decimal(_started_or_resumed_qs(projects, period, today).count())
+
+
+def _started_or_resumed_qs(projects: QuerySet, period: Period, today: dt.date) -> QuerySet:
     until = min(period.end, today)
     qs = with_events(projects, "started_day", "completed_day").filter(started_day__lte=until)
-    qs = qs.filter(Q(completed_day__isnull=True) | Q(completed_day__gte=period.start))
-    return Decimal(qs.count())
+    return qs.filter(Q(completed_day__isnull=True) | Q(completed_day__gte=period.start))
+
+
+def _started_or_resumed_grouped(scopes: Iterable[Scope], period: Period, today: dt.date) -> dict:
+    return _counts(
+        _project_totals(scopes, _started_or_resumed_qs(Project.objects.all(), period, today), n=Count("pk"))
+    )
 
 
 def _months(period: Period, today: dt.date) -> tuple[dt.date, dt.date]:
     return period.start, min(period.end, today)
 
 
+def _reports(start: dt.date, until: dt.date) -> QuerySet:
+    return MonthlyReport.objects.filter(
+        month__gte=start.replace(day=1), month__lte=until, status__code__in=REPORTED_STATUSES
+    )
+
+
 def investment_done(projects: QuerySet, start: dt.date, until: dt.date) -> Decimal:
-    total = MonthlyReport.objects.filter(
-        project__in=projects.values("pk"), month__gte=start.replace(day=1), month__lte=until,
-        status__code__in=REPORTED_STATUSES,
-    ).aggregate(total=Sum("investment_done"))["total"]  # fmt: skip
+    reports = _reports(start, until).filter(project__in=projects.values("pk"))
+    total = reports.aggregate(total=Sum("investment_done"))["total"]
     return (total or Decimal(0)).quantize(Decimal("0.01"))
+
+
+def investment_done_grouped(
+    scopes: Iterable[Scope], start: dt.date, until: dt.date
+) -> dict[Hashable, Decimal]:
+    totals = _report_totals(scopes, _reports(start, until), total=Sum("investment_done"))
+    return {key: values["total"].quantize(Decimal("0.01")) for key, values in totals.items()}
 
 
 def _investment(projects: QuerySet, period: Period, today: dt.date) -> Decimal:
     return investment_done(projects, *_months(period, today))
+
+
+def _investment_grouped(scopes: Iterable[Scope], period: Period, today: dt.date) -> dict[Hashable, Decimal]:
+    return investment_done_grouped(scopes, *_months(period, today))
 
 
 def percent(numerator: Decimal, denominator: Decimal) -> Decimal | None:
@@ -163,15 +320,37 @@ def _start_rate(projects: QuerySet, period: Period, today: dt.date) -> Decimal |
     return percent(Decimal(started.count()), Decimal(planned.count()))
 
 
+def _start_rate_grouped(
+    scopes: Iterable[Scope], period: Period, today: dt.date
+) -> dict[Hashable, Decimal | None]:
+    """Both parts in one query per kind of scope: the planned, and of them the started."""
+    planned = with_events(_planned_starts(Project.objects.all(), period, today), "started_day")
+    totals = _project_totals(
+        scopes,
+        planned,
+        planned=Count("pk"),
+        started=Count("pk", filter=Q(started_day__isnull=False, started_day__lte=today)),
+    )
+    return {key: percent(Decimal(v["started"]), Decimal(v["planned"])) for key, v in totals.items()}
+
+
 def _not_started_on_time(projects: QuerySet, period: Period, today: dt.date) -> Decimal:
     """Planned to start in the period, the day gone by a month, and not started within that month."""
+    return Decimal(_not_started_on_time_qs(projects, period, today).count())
+
+
+def _not_started_on_time_qs(projects: QuerySet, period: Period, today: dt.date) -> QuerySet:
     cutoff = today - dt.timedelta(days=START_GRACE_DAYS)
     planned = projects.filter(planned_start__gte=period.start, planned_start__lte=min(period.end, cutoff))
-    qs = with_events(planned, "started_day").filter(
+    return with_events(planned, "started_day").filter(
         Q(started_day__isnull=True)
         | Q(started_day__gt=F("planned_start") + dt.timedelta(days=START_GRACE_DAYS))
     )
-    return Decimal(qs.count())
+
+
+def _not_started_on_time_grouped(scopes: Iterable[Scope], period: Period, today: dt.date) -> dict:
+    qs = _not_started_on_time_qs(Project.objects.all(), period, today)
+    return _counts(_project_totals(scopes, qs, n=Count("pk")))
 
 
 def annual_plan(projects: QuerySet) -> Decimal:
@@ -188,29 +367,46 @@ def _plan_completion(projects: QuerySet, period: Period, today: dt.date) -> Deci
     return percent(done, plan)
 
 
+def _plan_completion_grouped(scopes: Iterable[Scope], period: Period, today: dt.date) -> dict:
+    """The two parts grouped apart (reports and projects are different rows): two queries per
+    kind of scope."""
+    scopes = list(scopes)
+    done = investment_done_grouped(scopes, dt.date(period.year, 1, 1), min(period.end, today))
+    plans = _project_totals(scopes, Project.objects.all(), plan=Sum("annual_planned_investment"))
+    return {
+        key: percent(done[key], plans[key]["plan"] * Decimal(period.last_month) / Decimal(12)) for key in done
+    }
+
+
 _CATALOGUE = [
     Metric("started", gettext_lazy("开工项目数"), "个", "count",
-           gettext_lazy("期间内开工的项目"), _event_count("started_day"), "started_day", "planned_start"),
+           gettext_lazy("期间内开工的项目"), _event_count("started_day"), "started_day", "planned_start",
+           grouped=_event_count_grouped("started_day")),
     Metric("started_or_resumed", gettext_lazy("开复工项目数"), "个", "count",
            gettext_lazy("期间内在建的项目：期末前已开工、期初前未竣工"), _started_or_resumed,
-           "started_day", "planned_start"),
+           "started_day", "planned_start", grouped=_started_or_resumed_grouped),
     Metric("completed", gettext_lazy("竣工项目数"), "个", "count",
-           gettext_lazy("期间内竣工的项目"), _event_count("completed_day"), "completed_day", "planned_completion"),
+           gettext_lazy("期间内竣工的项目"), _event_count("completed_day"), "completed_day", "planned_completion",
+           grouped=_event_count_grouped("completed_day")),
     Metric("in_production", gettext_lazy("投产项目数"), "个", "count",
            gettext_lazy("期间内投产的项目"), _event_count("in_production_day"), "in_production_day",
-           "planned_completion"),
+           "planned_completion", grouped=_event_count_grouped("in_production_day")),
     Metric("at_capacity", gettext_lazy("达产达效项目数"), "个", "count",
-           gettext_lazy("期间内达产达效的项目"), _event_count("at_capacity_day"), "at_capacity_day", None),
+           gettext_lazy("期间内达产达效的项目"), _event_count("at_capacity_day"), "at_capacity_day", None,
+           grouped=_event_count_grouped("at_capacity_day")),
     Metric("signed", gettext_lazy("新引进项目数"), "个", "count",
-           gettext_lazy("期间内签约引进的项目"), _event_count("signed_day"), "signed_day", None),
+           gettext_lazy("期间内签约引进的项目"), _event_count("signed_day"), "signed_day", None,
+           grouped=_event_count_grouped("signed_day")),
     Metric("investment_done", gettext_lazy("完成投资"), "万元", "amount",
-           gettext_lazy("期间内已报送月报的完成投资之和"), _investment),
+           gettext_lazy("期间内已报送月报的完成投资之和"), _investment, grouped=_investment_grouped),
     Metric("start_rate", gettext_lazy("开工率"), "%", "rate",
-           gettext_lazy("计划期间内开工的项目中已开工的比例"), _start_rate),
+           gettext_lazy("计划期间内开工的项目中已开工的比例"), _start_rate, grouped=_start_rate_grouped),
     Metric("plan_completion_rate", gettext_lazy("计划完成率"), "%", "rate",
-           gettext_lazy("年初至期末完成投资占年度计划（按月序时）的比例"), _plan_completion),
+           gettext_lazy("年初至期末完成投资占年度计划（按月序时）的比例"), _plan_completion,
+           grouped=_plan_completion_grouped),
     Metric("not_started_on_time", gettext_lazy("未按期开工项目数"), "个", "count",
-           gettext_lazy("计划期间内开工、超过一个月仍未开工的项目（用于扣分）"), _not_started_on_time),
+           gettext_lazy("计划期间内开工、超过一个月仍未开工的项目（用于扣分）"), _not_started_on_time,
+           grouped=_not_started_on_time_grouped),
 ]  # fmt: skip
 METRICS: dict[str, Metric] = {m.code: m for m in _CATALOGUE}
 
@@ -256,3 +452,21 @@ def actual(
     if metric.scoped:
         return metric.compute(region, unit, period, today)
     return metric.compute(projects, period, today)
+
+
+def actuals(
+    code: str, scopes: Iterable[Scope], period: Period, today: dt.date
+) -> dict[Hashable, Decimal | None]:
+    """The metric's value for each scope (key → value, as `actual` gives it over all the scope's
+    projects): in a fixed number of queries where the metric has a grouped form, else scope by
+    scope."""
+    metric = get_metric(code)
+    scopes = list(scopes)
+    if metric.grouped is not None:
+        return metric.grouped(scopes, period, today)
+    return {
+        s.key: actual(
+            code, scope_projects(region=s.region, unit=s.unit), period, today, region=s.region, unit=s.unit
+        )
+        for s in scopes
+    }

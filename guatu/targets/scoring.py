@@ -11,6 +11,9 @@ Which units a scheme ranks (its group):
 - ``department``: the city departments (``org.Unit`` of kind department; projects through
   Project.departments).
 
+A ranking reads each metric for all its units at once (``metrics.actuals``, the metric's grouped
+form), so it costs the same number of queries for 3 units as for 30.
+
 Which scheme: the active scheme of the period's year and group with the highest version.
 Periods are ``Period.parse`` periods (2026-11, 2026Q1, 2026); the 擂台 is monthly by default.
 
@@ -62,8 +65,9 @@ from guatu.core.changelog import record_change
 from guatu.core.exceptions import Conflict
 from guatu.core.permissions import can, restrict
 from guatu.org.models import Region, Unit
+from guatu.targets.metrics import Scope, get_metric, metric_name, scope_projects
 from guatu.targets.metrics import actual as metric_actual
-from guatu.targets.metrics import get_metric, metric_name, scope_projects
+from guatu.targets.metrics import actuals as metric_actuals
 from guatu.targets.models import ItemKind, SchemeGroup, SchemeItem, ScoringScheme, Target
 from guatu.targets.periods import MONTH, Period
 
@@ -233,27 +237,49 @@ def scheme_items(scheme: ScoringScheme) -> list[SchemeItem]:
     return list(scheme.items.order_by("order", "pk"))
 
 
+def unit_actuals(
+    metrics: Iterable[str],
+    units: Sequence[RankedUnit],
+    period: Period,
+    today: dt.date,
+    *,
+    grouped: bool = True,
+) -> dict[str, dict[str, Decimal | None]]:
+    """Each metric's actual for every ranked unit: metric → unit key → value.
+
+    A metric with a grouped form is computed for all the units at once, so a ranking costs the
+    same number of queries however many units it ranks; a metric without one (or every metric,
+    with grouped=False) unit by unit over the unit's projects, as ``metrics.actual`` does."""
+    scopes = [Scope(u.key, u.region, u.unit) for u in units]
+    found: dict[str, dict[str, Decimal | None]] = {}
+    for code in dict.fromkeys(metrics):
+        if grouped and get_metric(code).grouped is not None:
+            found[code] = metric_actuals(code, scopes, period, today)
+            continue
+        found[code] = {
+            u.key: metric_actual(code, u.projects, period, today, region=u.region, unit=u.unit) for u in units
+        }
+    return found
+
+
 def rank_units(
-    *, scheme: ScoringScheme, period: Period | str, today: dt.date | None = None
+    *, scheme: ScoringScheme, period: Period | str, today: dt.date | None = None, grouped: bool = True
 ) -> list[UnitScore]:
-    """Score and rank every unit of the scheme's group for the period (movement left None)."""
+    """Score and rank every unit of the scheme's group for the period (movement left None).
+    grouped=False computes every actual unit by unit (the reference the grouped path must equal)."""
     period = Period.parse(period) if isinstance(period, str) else period
     today = today or timezone.localdate()
     items = scheme_items(scheme)
     units = ranked_units(scheme.group)
     weighted = {i.metric for i in items if i.kind == ItemKind.WEIGHTED}
     targets = _targets(period, weighted, units) if weighted else {}
+    actuals = unit_actuals([i.metric for i in items], units, period, today, grouped=grouped)
     scores = []
     for unit in units:
-        actuals: dict[str, Decimal | None] = {}
         lines = []
         for item in items:
-            if item.metric not in actuals:
-                actuals[item.metric] = metric_actual(
-                    item.metric, unit.projects, period, today, region=unit.region, unit=unit.unit
-                )
             target = _target_of(targets, item.metric, unit) if item.kind == ItemKind.WEIGHTED else None
-            lines.append(item_line(item, actuals[item.metric], target))
+            lines.append(item_line(item, actuals[item.metric][unit.key], target))
         total = sum((line.points for line in lines), Decimal("0.00"))
         scores.append(
             UnitScore(
