@@ -32,6 +32,7 @@ from guatu.demo import (
     problems_demo,
     reports,
     service_demo,
+    speeches_demo,
     targets_demo,
     warnings_demo,
 )
@@ -541,6 +542,7 @@ def demo_build(*, reset: bool = False) -> BuildResult:
         targets_demo.build(today=today, result=result)  # the seed's targets, splits and pledges
         problems_demo.build(today=today, result=result)  # 问题清单 at every status and rung
         service_demo.build(today=today, result=result)  # 项目管家, contacts, visits, 代办帮办
+        speeches_demo.build(today=today, result=result)  # the seed speech, its items and 督办任务
     result.accounts = [users[a.username] for a in cat.ACCOUNTS]
     return result
 
@@ -814,6 +816,7 @@ def demo_summary(*, result: BuildResult, host: str, port: int) -> str:
 def _campaign_lines() -> list[str]:
     from guatu.attraction.models import FundsInPlace, Lead
     from guatu.problems.models import AgencyRequest, Problem, StewardVisit
+    from guatu.speeches.models import ExtractedItem, Speech, SupervisedTask
     from guatu.targets.models import Pledge, Target
 
     problems = Problem.objects.filter(is_demo=True)
@@ -827,6 +830,9 @@ def _campaign_lines() -> list[str]:
         f"招商线索 {leads.count()} 条（放弃 {leads.exclude(dropped_at=None).count()} 条，"
         f"已转入项目库 {leads.exclude(project=None).count()} 条），到位资金 "
         f"{FundsInPlace.objects.filter(lead__is_demo=True).count()} 笔",
+        f"讲话 {Speech.objects.count()} 篇，提取条目 {ExtractedItem.objects.count()} 条，"
+        f"督办任务 {SupervisedTask.objects.count()} 个"
+        f"（未办结 {SupervisedTask.objects.filter(status__is_closed=False).count()} 个）",
     ]
 
 
