@@ -125,6 +125,21 @@ _database_url = os.environ.get("GUATU_DATABASE_URL", _default_url)
 if TESTING and os.environ.get("GUATU_TEST_DATABASE_URL"):
     _database_url = os.environ["GUATU_TEST_DATABASE_URL"]
 DATABASES = {"default": _database(_database_url)}
+# Reads that tolerate replication lag (dashboard, rankings) may go to a read replica; the router sends
+# them there only inside guatu.core.db_router.lagging_reads(), every other read and all writes to default.
+if TESTING:
+    # Tests exercise the router against a mirror: a second alias and connection on the test database
+    # itself, never a real replica. Only the tests that need the router switch it on.
+    DATABASES["replica"] = {**_database(_database_url), "TEST": {"MIRROR": "default"}}
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.sqlite3":
+        # On SQLite's shared in-memory test database the mirror must not queue behind the write lock
+        # of the test's transaction on default: a deferred BEGIN, and reads without table read-locks.
+        _options = DATABASES["replica"]["OPTIONS"] = dict(DATABASES["replica"]["OPTIONS"])
+        _options.pop("transaction_mode")
+        _options["init_command"] += " PRAGMA read_uncommitted=1;"
+elif os.environ.get("GUATU_READ_DATABASE_URL"):
+    DATABASES["replica"] = _database(os.environ["GUATU_READ_DATABASE_URL"])
+    DATABASE_ROUTERS = ["guatu.core.db_router.ReadReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

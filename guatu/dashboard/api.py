@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from guatu.attraction.api import FunnelSerializer, _figures
+from guatu.core.db_router import lagging_reads
 from guatu.dashboard import selectors
 from guatu.projects.models import Project, ProjectKind
 from guatu.targets.api import STATUS_HELP, RankingSchemeSerializer, RankingUnitSerializer
@@ -189,6 +190,7 @@ class SummaryView(APIView):
         ],
         responses=SummarySerializer,
     )
+    @lagging_reads()
     def get(self, request):
         today = timezone.localdate()
         flt = selectors.DashboardFilter.from_params(request.query_params, today=today)

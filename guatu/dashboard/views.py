@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from guatu.attraction.views import funnel_chart
+from guatu.core.db_router import lagging_reads
 from guatu.core.permissions import can
 from guatu.dashboard import selectors
 from guatu.dashboard.forms import MEASURES, DashboardFilterForm
@@ -66,6 +67,7 @@ def _stage_chart(stages: list[dict], total_investment_label: str) -> dict:
 class WarMapView(LoginRequiredMixin, View):
     template_name = "dashboard/war_map.html"
 
+    @lagging_reads()
     def get(self, request):
         user = request.user
         if not can(user, "view", Project):

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from guatu.core.api import RestrictedViewSetMixin
+from guatu.core.db_router import lagging_reads
 from guatu.targets import scoring
 from guatu.targets import selectors as target_selectors
 from guatu.targets.filters import TargetFilterSet
@@ -178,6 +179,7 @@ class RankingView(APIView):
         ],
         responses=RankingSerializer,
     )
+    @lagging_reads()
     def get(self, request):
         today = timezone.localdate()
         errors = {}

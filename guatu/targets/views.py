@@ -15,6 +15,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.generic import View
 
+from guatu.core.db_router import lagging_reads
 from guatu.core.permissions import can
 from guatu.core.views import ObjectDeleteView, ObjectEditView, submit
 from guatu.org.models import Region
@@ -250,6 +251,7 @@ class RankingView(LoginRequiredMixin, View):
     """擂台比武: a period's ranking (monthly by default) with each unit's breakdown, its movement
     since the previous period, the leader (擂主) and the bottom three (后三位)."""
 
+    @lagging_reads()
     def get(self, request):
         user = request.user
         if not can(user, "view", ScoringScheme):
