@@ -663,7 +663,7 @@ def _task_data(item: ExtractedItem, data: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- supervised tasks
 # Who may take a step is the flow's to decide (ProblemTransition.actors), with the kinds of actor
-# the problems app knows, read for a task (task_actor_kinds): the owner unit's users (and a county
+# the problems app knows, read for a task (problems.services.actor_kinds): the owner unit's users (and a county
 # user for its own county government or zone), the governors (the project office, a county user
 # for a task of its division), leaders on the 直通车 rung. A task has no raiser.
 
