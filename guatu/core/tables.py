@@ -28,3 +28,10 @@ class ChangeRecordTable(tables.Table):
         )
         attrs = {"class": "table table-vcenter card-table table-striped"}
         order_by = "-id"
+
+
+# Columns a phone does without: shown from the md breakpoint up.
+WIDE_ONLY = {
+    "th": {"class": "d-none d-md-table-cell"},
+    "td": {"class": "d-none d-md-table-cell text-nowrap"},
+}

@@ -129,6 +129,7 @@ class WarMapView(LoginRequiredMixin, View):
             "errors": errors,
             "s": result,
             "measure": measure,
+            "measure_label": MEASURES[measure],
             "division": single,
             "map_data": map_data,
             "stage_chart": _stage_chart(result["stages"], _("当前处于该阶段")),

@@ -7,16 +7,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy
 
+from guatu.core.tables import WIDE_ONLY
 from guatu.problems import selectors
 from guatu.problems.models import Problem
 
 # --- problems and the 直通车
-
-
-WIDE_ONLY = {
-    "th": {"class": "d-none d-md-table-cell"},
-    "td": {"class": "d-none d-md-table-cell text-nowrap"},
-}
 
 
 class ProblemTable(tables.Table):

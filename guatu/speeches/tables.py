@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from guatu.core.tables import WIDE_ONLY
 from guatu.speeches import selectors
 from guatu.speeches.models import Speech, SupervisedTask
 from guatu.speeches.selectors import snippet
@@ -66,16 +67,18 @@ class SpeechTable(tables.Table):
 class TaskTable(tables.Table):
     """The task list: what, whose, by when (overdue in red), where it stands."""
 
-    code = tables.Column(verbose_name=gettext_lazy("序号"), attrs={"td": {"class": "text-nowrap"}})
+    code = tables.Column(verbose_name=gettext_lazy("序号"), attrs=WIDE_ONLY)
     title = tables.Column(
         linkify=lambda record: reverse("speeches:task_detail", args=[record.pk]),
         verbose_name=gettext_lazy("任务"),
         attrs={"td": {"class": "cell-name"}},
     )
-    category = tables.Column(verbose_name=gettext_lazy("类别"))
-    lead_leader = tables.Column(verbose_name=gettext_lazy("牵头领导"))
+    category = tables.Column(verbose_name=gettext_lazy("类别"), attrs=WIDE_ONLY)
+    lead_leader = tables.Column(verbose_name=gettext_lazy("牵头领导"), attrs=WIDE_ONLY)
     owner_unit = tables.Column(verbose_name=gettext_lazy("牵头单位"), order_by="owner_unit__name")
-    supporting_units = tables.Column(verbose_name=gettext_lazy("责任单位"), orderable=False, empty_values=())
+    supporting_units = tables.Column(
+        verbose_name=gettext_lazy("责任单位"), orderable=False, empty_values=(), attrs=WIDE_ONLY
+    )
     status = tables.TemplateColumn(
         '<span class="badge bg-{{ record.status.color }}-lt">{{ record.status.name }}</span>',
         order_by="status__order",
@@ -86,7 +89,7 @@ class TaskTable(tables.Table):
         '<span class="badge bg-{{ record.level.color }}-lt">{{ record.level.name }}</span>',
         order_by="level__order",
         verbose_name=gettext_lazy("督办层级"),
-        attrs={"td": {"class": "text-nowrap"}},
+        attrs=WIDE_ONLY,
     )
     progress = tables.Column(verbose_name=gettext_lazy("进度"), attrs={"td": {"class": "text-nowrap"}})
     deadline = tables.Column(verbose_name=gettext_lazy("完成时限"), attrs={"td": {"class": "text-nowrap"}})
