@@ -26,7 +26,7 @@ from guatu.targets.metrics import REPORTED_STATUSES, percent, with_events
 from guatu.targets.models import QuarterPhase
 from guatu.targets.periods import MONTH, QUARTER, YEAR, Period
 from guatu.targets.scoring import ranking_for
-from guatu.targets.selectors import target_rows
+from guatu.targets.selectors import target_queryset, target_rows
 
 TOP = 10
 LEVELS = ("red", "yellow", "green")
@@ -254,17 +254,14 @@ def _phase(period: Period) -> dict | None:
 
 def _targets(*, user, period: Period, today: dt.date, division: Region | None = None) -> list:
     """The targets of the period: the city's and the user's own (its division or unit); drilled
-    into a division, that division's too."""
-    rows = []
+    into a division, that division's too. Chosen before their forecasts are computed: each
+    forecast costs a few queries, so only the targets shown are forecast."""
     regions = {user.region_id, division.pk if division else None} - {None}
-    for row in target_rows(user=user, period=period, today=today):
-        target = row.target
-        city_level = target.region_id is not None and target.region.parent_id is None
-        own_region = target.region_id is not None and target.region_id in regions
-        own_unit = target.unit_id is not None and target.unit_id == user.unit_id
-        if city_level or own_region or own_unit:
-            rows.append(row)
-    return rows
+    shown = Q(region__isnull=False, region__parent__isnull=True) | Q(region__in=regions)
+    if user.unit_id:
+        shown |= Q(unit=user.unit_id)
+    targets = target_queryset(user=user).filter(shown)
+    return target_rows(user=user, period=period, today=today, targets=targets)
 
 
 def _reason_texts(warning) -> list[str]:
