@@ -178,16 +178,16 @@ class MonthlyReportViewSet(
 
     def get_object(self):
         # By id after the running total, so the report keeps its cumulative investment.
-        report = selectors.filter_rows(self.get_queryset(), pk=self.kwargs["pk"]).first()
+        report = selectors.report_row(self.get_queryset(), self.kwargs["pk"])
         if report is None:
             raise NotFound(_("月报不存在或无权操作"))
         self.check_object_permissions(self.request, report)
         return report
 
     def _answer(self, report_id: int, code: int = status.HTTP_200_OK) -> Response:
-        report = selectors.filter_rows(
-            selectors.report_queryset(user=self.request.user).prefetch_related("photos"), pk=report_id
-        ).first()
+        report = selectors.report_row(
+            selectors.report_queryset(user=self.request.user).prefetch_related("photos"), report_id
+        )
         return Response(self.get_serializer(report).data, status=code)
 
     def create(self, request, *args, **kwargs):

@@ -71,9 +71,17 @@ def report_list(*, user, params: Mapping[str, str]) -> QuerySet[MonthlyReport]:
     return filterset.qs if filterset.is_valid() else MonthlyReport.objects.none()
 
 
+def report_row(queryset: QuerySet[MonthlyReport], pk) -> MonthlyReport | None:
+    """One report of the queryset with its running total. The window is narrowed to that report's
+    project first (the total partitions by project), so the cost is one project's reports, not
+    every report in the database."""
+    project = MonthlyReport.objects.filter(pk=pk).values("project_id")
+    return filter_rows(queryset.filter(project_id__in=project), pk=pk).first()
+
+
 def report_get(*, user, pk: int, action: str = "view") -> MonthlyReport:
     """One report with its cumulative investment; DoesNotExist outside the user's scope."""
-    report = filter_rows(report_queryset(user=user, action=action), pk=pk).first()
+    report = report_row(report_queryset(user=user, action=action), pk)
     if report is None:
         raise MonthlyReport.DoesNotExist(_("月报不存在或无权查看"))
     return report
