@@ -17,6 +17,7 @@ from django_tables2 import RequestConfig
 from guatu.core.exceptions import Conflict
 from guatu.core.filters import ChangeRecordFilterSet
 from guatu.core.models import ChangeRecord
+from guatu.core.pagination import DeferredJoinPaginator
 from guatu.core.permissions import can, restrict
 from guatu.core.tables import ChangeRecordTable
 
@@ -36,7 +37,9 @@ class ObjectListView(LoginRequiredMixin, View):
         filterset = self.filterset(user=request.user, params=request.GET)
         queryset = filterset.qs if filterset.is_valid() else self.model.objects.none()
         table = self.table_class(queryset)
-        RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+        # Deep pages are fetched key-first, so page 1,000 costs about what page 1 costs.
+        paginate = {"per_page": PER_PAGE, "paginator_class": DeferredJoinPaginator}
+        RequestConfig(request, paginate=paginate).configure(table)
         context = {
             "model": self.model,
             "meta": self.model._meta,

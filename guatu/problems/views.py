@@ -323,6 +323,12 @@ def direct_line_page(request, *, bound: dict | None = None, status: int = 200) -
         or InstructForm(initial={"version": row.problem.version}, user=user, prefix=f"p{row.problem.pk}")
         for row in rows
     }
+    # Every form offers the same units: read them once, not once per problem on the page.
+    unit_choices = None
+    for form in forms.values():
+        field = form.fields["new_owner_unit"]
+        unit_choices = unit_choices if unit_choices is not None else list(field.choices)
+        field.choices = unit_choices
     for pk, form in bound.items():
         if pk not in forms:  # the problem has left the inbox meanwhile: say why at the top
             for error in form.non_field_errors():

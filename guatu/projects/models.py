@@ -106,6 +106,13 @@ class Project(TrackedModel):
             models.Index(fields=["chain"]),
             models.Index(fields=["kind"]),
             models.Index(fields=["total_investment"]),
+            # The list's default order with its usual filters beside it: a deep page's keys come
+            # from this index alone (PostgreSQL; elsewhere the included columns are left out).
+            models.Index(
+                fields=["-id"],
+                include=["region", "stage", "chain", "kind", "total_investment"],
+                name="project_list_keys_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -181,12 +181,16 @@ class PledgeRow:
 def pledge_rows(*, user, pledges, today: dt.date | None = None) -> list[PledgeRow]:
     """Each pledge with its targets against their actuals; only targets the user may see."""
     today = today or timezone.localdate()
-    visible = target_queryset(user=user)
-    result = []
-    for pledge in pledges:
-        targets = visible.filter(pledge=pledge).order_by("start", "metric")
-        result.append(PledgeRow(pledge=pledge, rows=[forecast_target(t, today=today) for t in targets]))
-    return result
+    pledges = list(pledges)
+    # One query for the targets of every pledge on the page, not one per pledge.
+    by_pledge: dict[int, list[Target]] = {}
+    targets = target_queryset(user=user).filter(pledge__in=[p.pk for p in pledges])
+    for target in targets.order_by("start", "metric"):
+        by_pledge.setdefault(target.pledge_id, []).append(target)
+    return [
+        PledgeRow(pledge=pledge, rows=[forecast_target(t, today=today) for t in by_pledge.get(pledge.pk, [])])
+        for pledge in pledges
+    ]
 
 
 def missed_pledge_targets(*, user, today: dt.date | None = None) -> QuerySet[Target]:
