@@ -1,4 +1,4 @@
-"""Quantities and dated tasks in a speech, as /work/shared/EXTRACTION.md defines them.
+"""Quantities and dated tasks in a speech, as ../shared/EXTRACTION.md defines them.
 
 The module is a rule table (the cue words and units below are data) and one scanner:
 

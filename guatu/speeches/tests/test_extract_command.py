@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-SEED = Path(__file__).resolve().parents[4] / "shared" / "seed" / "000_16491a11ba5dc244.txt"
+SEED = Path(__file__).resolve().parent / "data" / "seed_000.txt"  # ../shared/seed/000_16491a11ba5dc244.txt
 EXPECTED = {"120个", "191个", "200个以上", "1000个以上", "5000万元", "92项", "8个", "17条"}
 
 

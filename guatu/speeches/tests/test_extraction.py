@@ -6,7 +6,7 @@ from guatu.speeches.extraction import Item, extract, extract_document
 from guatu.speeches.management.commands.extract_eval import evaluate, load_labelled
 from guatu.speeches.text import read_file
 
-SEED = Path(__file__).resolve().parents[4] / "shared" / "seed" / "000_16491a11ba5dc244.txt"
+SEED = Path(__file__).resolve().parent / "data" / "seed_000.txt"  # ../shared/seed/000_16491a11ba5dc244.txt
 DATA = Path(__file__).resolve().parent / "data"
 
 

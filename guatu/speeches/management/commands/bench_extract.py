@@ -20,7 +20,7 @@ from guatu.speeches.extraction import extract, extract_document
 from guatu.speeches.management.commands.extract_eval import load_labelled
 from guatu.speeches.text import SpeechInputError, read_file
 
-SEED = Path(settings.BASE_DIR).parent / "shared" / "seed" / "000_16491a11ba5dc244.txt"
+SEED = Path(settings.BASE_DIR) / "guatu" / "demo" / "data" / "speech_2022_02_p9.txt"  # the seed speech
 GOAL_SEED_MS = 500
 GOAL_LARGE_MS = 3000
 
