@@ -477,6 +477,35 @@ def transition_refusal(row, action: str, *, noun: str | None = None) -> str:
     return message
 
 
+def take_step(row, actor, action: str, comment: str, *, noun: str | None = None) -> tuple:
+    """Move a supervised row (a problem, a supervised task) one step along the flow table: the
+    ProblemTransition for (action, its status) says where it leads, who may take it and whether a
+    reason is required. Sets status, closed_at, version and updated_by; the caller saves, logs and
+    tells people. Returns the status it left and the comment, trimmed."""
+    transition = (
+        ProblemTransition.objects.filter(action=action, from_status=row.status)
+        .select_related("to_status")
+        .first()
+    )
+    if transition is None:
+        raise Conflict(transition_refusal(row, action, noun=noun))
+    if actor is not None and not actor_kinds(actor, row) & set(transition.actors):
+        who = "、".join(str(ACTOR_LABELS.get(k, k)) for k in transition.actors)
+        raise PermissionDenied(_("“%(action)s”只能由%(who)s操作") % {"action": transition.name, "who": who})
+    comment = (comment or "").strip()
+    if transition.needs_reason and not comment:
+        raise ValidationError({"comment": _("“%(action)s”须填写理由或说明") % {"action": transition.name}})
+    from_status = row.status
+    row.status = transition.to_status
+    if row.status.is_closed:
+        row.closed_at = timezone.now()
+    elif from_status.is_closed:
+        row.closed_at = None
+    row.version += 1
+    row.updated_by = _actor_user(actor)
+    return from_status, comment
+
+
 @transaction.atomic
 def problem_act(*, actor, problem_id: int, action: str, version: int, comment: str = "") -> Problem:
     """Take one step of the flow (assign, accept, start, resolve, verify, send_back, reopen …): the
@@ -486,28 +515,8 @@ def problem_act(*, actor, problem_id: int, action: str, version: int, comment: s
         raise ValidationError({"action": _("未知的操作：%(action)s") % {"action": action}})
     problem = _locked(actor, problem_id)
     _check_version(problem, version)
-    transition = (
-        ProblemTransition.objects.filter(action=action, from_status=problem.status)
-        .select_related("to_status")
-        .first()
-    )
-    if transition is None:
-        raise Conflict(transition_refusal(problem, action))
-    if actor is not None and not actor_kinds(actor, problem) & set(transition.actors):
-        who = "、".join(str(ACTOR_LABELS.get(k, k)) for k in transition.actors)
-        raise PermissionDenied(_("“%(action)s”只能由%(who)s操作") % {"action": transition.name, "who": who})
-    comment = (comment or "").strip()
-    if transition.needs_reason and not comment:
-        raise ValidationError({"comment": _("“%(action)s”须填写理由或说明") % {"action": transition.name}})
     before = snapshot(problem)
-    from_status = problem.status
-    problem.status = transition.to_status
-    if problem.status.is_closed:
-        problem.closed_at = timezone.now()
-    elif from_status.is_closed:
-        problem.closed_at = None
-    problem.version += 1
-    problem.updated_by = _actor_user(actor)
+    from_status, comment = take_step(problem, actor, action, comment)
     problem.save()
     record_change(actor=actor, obj=problem, action="update", before=before)
     step = _step(problem, action, actor, from_status=from_status, to_status=problem.status, comment=comment)

@@ -24,7 +24,6 @@ from guatu.core.permissions import can, restrict
 from guatu.org.models import Region, Unit
 from guatu.problems.models import EscalationLevel, NotificationEvent, ProblemTransition
 from guatu.problems.services import (
-    ACTOR_LABELS,
     HANDED_OUT,
     OWNER_UNIT_KINDS,
     actor_kinds,
@@ -34,7 +33,7 @@ from guatu.problems.services import (
     now_for,
     rung_watchers,
     status_row,
-    transition_refusal,
+    take_step,
     unit_of,
     units_of,
 )
@@ -937,29 +936,10 @@ def task_act(*, actor, task_id: int, action: str, version: int, comment: str = "
         raise ValidationError({"action": _("未知的操作：%(action)s") % {"action": action}})
     task = _locked_task(actor, task_id)
     _check_task_version(task, version)
-    transition = (
-        ProblemTransition.objects.filter(action=action, from_status=task.status)
-        .select_related("to_status")
-        .first()
-    )
-    if transition is None:
-        raise Conflict(transition_refusal(task, action, noun=_("督办任务")))
-    if actor is not None and not actor_kinds(actor, task) & set(transition.actors):
-        who = "、".join(str(ACTOR_LABELS.get(k, k)) for k in transition.actors)
-        raise PermissionDenied(_("“%(action)s”只能由%(who)s操作") % {"action": transition.name, "who": who})
-    comment = (comment or "").strip()
-    if transition.needs_reason and not comment:
-        raise ValidationError({"comment": _("“%(action)s”须填写理由或说明") % {"action": transition.name}})
     before = snapshot(task)
-    from_status = task.status
-    task.status = transition.to_status
+    from_status, comment = take_step(task, actor, action, comment, noun=_("督办任务"))
     if task.status.is_closed:
-        task.closed_at = timezone.now()
         task.progress = 100
-    elif from_status.is_closed:
-        task.closed_at = None
-    task.version += 1
-    task.updated_by = _user(actor)
     task.save()
     record_change(actor=actor, obj=task, action="update", before=before)
     note = _note(task, action, actor, from_status=from_status, to_status=task.status, text=comment)
