@@ -253,10 +253,6 @@ def document_delete(*, actor, document_id: int) -> None:
 # problems.services.notify.
 
 
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
 def task_url(task: SupervisedTask) -> str:
     return reverse("speeches:task_detail", args=[task.pk])
 
@@ -363,7 +359,7 @@ def speech_extract(*, actor, speech_id: int) -> list[ExtractedItem]:
         record_change(actor=actor, obj=item, action="delete", before=snapshot(item))
     ExtractedItem.objects.filter(pk__in=[item.pk for item in stale]).delete()
     reviewed = set(speech.items.values_list("kind", "start", "end"))
-    user = _user(actor)
+    user = _actor_user(actor)
     created = []
     for one in found:
         if (one.kind, one.start, one.end) in reviewed or one.kind not in ItemKind.values:
@@ -421,7 +417,7 @@ def item_edit(*, actor, item_id: int, version: int, data: Mapping[str, Any]) -> 
     if errors:
         raise ValidationError(errors)
     item.version += 1
-    item.updated_by = _user(actor)
+    item.updated_by = _actor_user(actor)
     item.save()
     record_change(actor=actor, obj=item, action="update", before=before)
     return item
@@ -480,9 +476,9 @@ def item_reject(*, actor, item_id: int, version: int, reason: str) -> ExtractedI
 
 
 def _reviewed(item: ExtractedItem, actor) -> None:
-    item.reviewed_by = _user(actor)
+    item.reviewed_by = _actor_user(actor)
     item.reviewed_at = timezone.now()
-    item.updated_by = _user(actor)
+    item.updated_by = _actor_user(actor)
     item.version += 1
     item.save()
 
@@ -722,7 +718,7 @@ def task_people(task: SupervisedTask) -> set[User]:
 
 
 def _not_me(users: Iterable[User], actor) -> list[User]:
-    me = getattr(_user(actor), "pk", None)
+    me = getattr(_actor_user(actor), "pk", None)
     return [u for u in users if u.pk != me]
 
 
@@ -770,7 +766,7 @@ def _check_deadline(deadline: Any, today: dt.date) -> dt.date:
 
 def _note(task: SupervisedTask, action: str, actor, *, at: dt.datetime | None = None, **fields) -> TaskNote:
     note = TaskNote.objects.create(
-        task=task, action=action, actor=_user(actor), at=at or timezone.now(), **fields
+        task=task, action=action, actor=_actor_user(actor), at=at or timezone.now(), **fields
     )
     record_change(actor=actor, obj=note, action="create")
     return note
@@ -819,7 +815,7 @@ def task_create(*, actor, data: Mapping[str, Any], today: dt.date | None = None)
         region = Region.objects.filter(code=str(region)).first()
         if region is None:
             raise ValidationError({"region": _("地区代码“%(value)s”不存在") % {"value": data["region"]}})
-    user = _user(actor)
+    user = _actor_user(actor)
     task = SupervisedTask(
         code=_text(data, "code"),
         title=title,
@@ -904,7 +900,7 @@ def task_update(
         if task.status.code in HANDED_OUT:
             task.status = status_row("assigned")
     task.version += 1
-    task.updated_by = _user(actor)
+    task.updated_by = _actor_user(actor)
     task.full_clean(exclude=["supporting_units"])
     task.save()
     record_change(actor=actor, obj=task, action="update", before=before)
@@ -981,7 +977,7 @@ def task_note(*, actor, task_id: int, version: int, text: str, progress: int | N
     if progress is not None:
         task.progress = progress
     task.version += 1
-    task.updated_by = _user(actor)
+    task.updated_by = _actor_user(actor)
     task.save()
     record_change(actor=actor, obj=task, action="update", before=before)
     return _note(task, "note", actor, progress=progress, text=text)
