@@ -1,6 +1,7 @@
 """What every Excel importer shares once its sheet is read: write each good row through the
-services in its own savepoint, turn a service's refusal into row errors on the right column,
-and keep the whole file all or nothing. An app supplies a RowWriter with its `_write`."""
+services in its own savepoint (or, where a RowWriter's write_rows says so, many rows through a
+bulk service), turn a service's refusal into row errors on the right column, and keep the whole
+file all or nothing. An app supplies a RowWriter with its `_write` (and may override `write_rows`)."""
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -66,14 +67,25 @@ class RowWriter:
     def write(self, row: Row) -> str:
         try:
             return self._write(row)
-        except ValidationError as err:
-            raise RowFailed(self._validation_errors(row, err)) from None
-        except PermissionDenied as err:
-            raise RowFailed([self._error(row, "region", str(err) or _("无权操作"))]) from None
-        except ObjectDoesNotExist as err:
-            raise RowFailed([self._error(row, self.key_field, str(err))]) from None
-        except Conflict as err:
-            raise RowFailed([self._error(row, self.key_field, err.message)]) from None
+        except (ValidationError, PermissionDenied, ObjectDoesNotExist, Conflict) as err:
+            raise RowFailed(self.refusal_errors(row, err)) from None
+
+    def write_rows(
+        self, rows: Sequence[Row], *, result: ImportResult, report: Progress, trial: bool
+    ) -> list[str]:
+        """Write the rows, putting each failed row's errors on it; returns the good rows' outcomes.
+        By default one by one, each in a savepoint. When `trial`, whatever is written is rolled back."""
+        return write_each(rows, self, result, report, trial=trial)
+
+    def refusal_errors(self, row: Row, err: Exception) -> list[RowError]:
+        """A service's refusal of this row as errors on the right columns."""
+        if isinstance(err, ValidationError):
+            return self._validation_errors(row, err)
+        if isinstance(err, PermissionDenied):
+            return [self._error(row, "region", str(err) or _("无权操作"))]
+        if isinstance(err, Conflict):
+            return [self._error(row, self.key_field, err.message)]
+        return [self._error(row, self.key_field, str(err))]
 
     def _write(self, row: Row) -> str:
         raise NotImplementedError
@@ -102,12 +114,12 @@ def write_sheet(
     good = [row for row in sheet.rows if not row.errors]
     if commit and len(good) == len(sheet.rows):
         with transaction.atomic():
-            outcomes = _write_rows(good, writer, result, report, trial=False)
+            outcomes = writer.write_rows(good, result=result, report=report, trial=False)
             if any(row.errors for row in good):
                 transaction.set_rollback(True)  # all or nothing
                 outcomes = []
     else:
-        outcomes = _write_rows(good, writer, result, report, trial=True)
+        outcomes = writer.write_rows(good, result=result, report=report, trial=True)
     for outcome in outcomes:
         setattr(result, outcome, getattr(result, outcome) + 1)
     result.errors = sheet.all_errors()
@@ -116,9 +128,18 @@ def write_sheet(
     return result
 
 
-def _write_rows(rows, writer: RowWriter, result: ImportResult, report: Progress, *, trial: bool) -> list[str]:
+def write_each(
+    rows: Sequence[Row],
+    writer: RowWriter,
+    result: ImportResult,
+    report: Progress,
+    *,
+    trial: bool,
+    before: int = 0,
+) -> list[str]:
+    """Write rows one by one through writer.write, each in a savepoint; `before` rows were reported earlier."""
     outcomes = []
-    for done, row in enumerate(rows, start=1):
+    for done, row in enumerate(rows, start=before + 1):
         try:
             with transaction.atomic():  # a savepoint: a failed row leaves no trace
                 outcomes.append(writer.write(row))

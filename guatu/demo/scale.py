@@ -78,6 +78,7 @@ from guatu.projects.selectors import (
     build_schedule,
 )
 from guatu.projects.services import kinds_for_project
+from guatu.targets import rollups
 
 
 class _Row(SimpleNamespace):
@@ -1393,6 +1394,16 @@ def generate(
                     for model in (Project, MonthlyReport, ProjectApproval, Milestone, ProjectWarning):
                         cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
             result.seconds["analyze"] = time.monotonic() - phase
+        if projects or reset:
+            # The bulk load sent no signals: the rollups are rebuilt from what is now in the tables.
+            phase = time.monotonic()
+            rollups.rebuild(
+                progress=lambda done, total: (
+                    progress(f"汇总：{done}/{total} 个项目") if done == total else None
+                )
+            )
+            result.seconds["rollups"] = time.monotonic() - phase
+        if projects:
             first = Project.objects.get(pk=result.first_project_id)
             record_change(
                 actor=None,

@@ -25,6 +25,7 @@ from guatu.org.models import Region, Unit
 from guatu.projects.models import BuildType, Project, Stage
 from guatu.targets.forecast import forecast_target
 from guatu.targets.models import Pledge, Target
+from guatu.targets.rollups import refresh_projects
 from guatu.targets.selectors import target_for
 from guatu.targets.services import pledge_create, target_create, target_split
 
@@ -110,6 +111,7 @@ def signing_days(*, today: dt.date, result) -> None:
         before = snapshot(project)
         Project.objects.filter(pk=project.pk).update(signed_on=day)
         project.signed_on = day
+        refresh_projects([project.pk])  # the update bypasses the rollups' signals
         record_change(actor=None, obj=project, action="update", before=before)
         result.created["signing_days"] += 1
 

@@ -154,18 +154,24 @@ class InboxRow:
     last_instruction: ProblemStep | None
 
 
-def direct_line_inbox(
+def direct_line_queryset(
     *, user, params: Mapping[str, Any] | None = None, today: dt.date | None = None
-) -> list[InboxRow]:
-    """The 直通车: problems on the top rung not yet closed, longest waiting first, each with how
-    long since it was reported and since it was escalated, and its project's stage and light."""
+) -> QuerySet[Problem]:
+    """The 直通车's problems: on the top rung, not yet closed, longest waiting first (none for a
+    role that does not use it)."""
     today = today or timezone.localdate()
     if not may_use_direct_line(user):
-        return []
+        return Problem.objects.none()
     qs = problem_list(user=user, params=params or {}, today=today).filter(
         level__code=services.TOP_LEVEL, status__is_closed=False
     )
-    problems = list(qs.order_by("escalated_at", "due_date", "id"))
+    return qs.order_by("escalated_at", "due_date", "id")
+
+
+def direct_line_rows(*, problems: list[Problem], today: dt.date | None = None) -> list[InboxRow]:
+    """The inbox rows of these problems (a page of them): ages, the project's light and the latest
+    instruction, in two queries whatever the number of problems."""
+    today = today or timezone.localdate()
     ids = [p.pk for p in problems]
     lights = {
         w.project_id: w
@@ -195,6 +201,17 @@ def direct_line_inbox(
             )
         )
     return rows
+
+
+def direct_line_inbox(
+    *, user, params: Mapping[str, Any] | None = None, today: dt.date | None = None
+) -> list[InboxRow]:
+    """The whole 直通车: problems on the top rung not yet closed, longest waiting first, each with
+    how long since it was reported and since it was escalated, and its project's stage and light.
+    The inbox page shows it a page at a time (direct_line_queryset, then direct_line_rows)."""
+    today = today or timezone.localdate()
+    problems = list(direct_line_queryset(user=user, params=params, today=today))
+    return direct_line_rows(problems=problems, today=today)
 
 
 def project_open_problems(*, user, project) -> QuerySet[Problem]:

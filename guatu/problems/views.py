@@ -15,8 +15,9 @@ from django.views.generic import View
 
 from guatu.accounts.models import Role
 from guatu.core import workdays
+from guatu.core.pagination import DeferredJoinPaginator
 from guatu.core.permissions import can
-from guatu.core.views import ObjectEditView, ObjectListView, submit
+from guatu.core.views import PER_PAGE, ObjectEditView, ObjectListView, submit
 from guatu.problems import selectors, services
 from guatu.problems.forms import (
     AgencyAssignForm,
@@ -220,7 +221,7 @@ class ProblemInstructView(LoginRequiredMixin, View):
         if status == 200:
             messages.success(request, _("已批示：%(problem)s") % {"problem": done})
             if from_inbox:
-                return redirect("problems:direct_line")
+                return _back_to_inbox(request)
             return redirect(done.get_absolute_url())
         if from_inbox:
             return direct_line_page(request, bound={pk: form}, status=status)
@@ -229,6 +230,11 @@ class ProblemInstructView(LoginRequiredMixin, View):
             for error in form.non_field_errors():
                 messages.error(request, error)
         return problem_page(request, problem, bound={"instruct": form}, status=status)
+
+
+def _back_to_inbox(request) -> HttpResponse:
+    query = request.GET.urlencode()
+    return redirect(reverse("problems:direct_line") + (f"?{query}" if query else ""))
 
 
 class ProblemAttachView(LoginRequiredMixin, View):
@@ -317,7 +323,16 @@ def direct_line_page(request, *, bound: dict | None = None, status: int = 200) -
         raise PermissionDenied
     bound = bound or {}
     filterset = selectors.problem_filterset(user=user, params=request.GET)
-    rows = selectors.direct_line_inbox(user=user, params=request.GET) if filterset.is_valid() else []
+    today = timezone.localdate()
+    queryset = (
+        selectors.direct_line_queryset(user=user, params=request.GET, today=today)
+        if filterset.is_valid()
+        else Problem.objects.none()
+    )
+    # A page at a time, like every other list: the rows, their lights and instructions and the
+    # forms cost what one page costs however many problems wait.
+    page = DeferredJoinPaginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
+    rows = selectors.direct_line_rows(problems=list(page.object_list), today=today)
     forms = {
         row.problem.pk: bound.get(row.problem.pk)
         or InstructForm(initial={"version": row.problem.version}, user=user, prefix=f"p{row.problem.pk}")
@@ -333,7 +348,17 @@ def direct_line_page(request, *, bound: dict | None = None, status: int = 200) -
         if pk not in forms:  # the problem has left the inbox meanwhile: say why at the top
             for error in form.non_field_errors():
                 messages.error(request, error)
-    context = {"rows": [(row, forms[row.problem.pk]) for row in rows], "filterset": filterset}
+    pages = request.GET.copy()
+    pages.pop("page", None)
+    context = {
+        "rows": [(row, forms[row.problem.pk]) for row in rows],
+        "filterset": filterset,
+        "page": page,
+        "page_query": pages.urlencode(),
+        # The instruction forms post back with the inbox's filters and page, so a refused form
+        # comes back on the page it was sent from and a done one returns there.
+        "inbox_query": request.GET.urlencode(),
+    }
     return render(request, "problems/direct_line.html", context, status=status)
 
 

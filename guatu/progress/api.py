@@ -165,6 +165,11 @@ class MonthlyReportViewSet(
     }
 
     def get_queryset(self):
+        if self.action == "list":
+            # The running total is summed for the page's rows only, not over every report.
+            return selectors.report_rows_queryset(
+                user=self.request.user, action=self.restrict_action
+            ).prefetch_related("photos")
         return selectors.report_queryset(
             user=self.request.user, action=self.restrict_action
         ).prefetch_related("photos")
@@ -290,6 +295,7 @@ class WarningViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = WarningFilterSet
     lookup_field = "project"
     lookup_value_regex = r"\d+"
+    pagination_groups = selectors.WARNING_GROUPS  # see guatu.core.pagination.sort_groups
 
     def get_queryset(self):
         return selectors.warning_queryset(user=self.request.user)

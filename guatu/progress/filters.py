@@ -68,8 +68,10 @@ def region_filter(queryset, field: str, region: Region | None):
 
 
 class MonthlyReportFilterSet(StyledFilterMixin, filters.FilterSet):
-    """Filters on a report's own month and status run after the cumulative investment is summed
-    over the project's months (selectors.filter_rows), so picking one month keeps the total right."""
+    """On a queryset that carries the running total as a window (selectors.with_cumulative), filters
+    on a report's own month and status run after it is summed over the project's months
+    (selectors.filter_rows), so picking one month keeps the total right. A list whose total is a
+    sum per row (selectors.report_rows_queryset) filters them plainly, on its indexes."""
 
     project = filters.NumberFilter(field_name="project_id", label=gettext_lazy("项目编号"))
     month = MonthFilter(method="in_month", label=gettext_lazy("月份"))
@@ -90,15 +92,19 @@ class MonthlyReportFilterSet(StyledFilterMixin, filters.FilterSet):
         model = MonthlyReport
         fields = ["project", "month", "region", "status"]
 
-    def in_month(self, queryset, name, value):
+    def _rows(self, queryset, **lookups):
         from guatu.progress.selectors import filter_rows
 
-        return filter_rows(queryset, month=value) if value else queryset
+        total = queryset.query.annotations.get("cumulative_investment")
+        if getattr(total, "contains_over_clause", False):
+            return filter_rows(queryset, **lookups)
+        return queryset.filter(**lookups)
+
+    def in_month(self, queryset, name, value):
+        return self._rows(queryset, month=value) if value else queryset
 
     def in_status(self, queryset, name, value):
-        from guatu.progress.selectors import filter_rows
-
-        return filter_rows(queryset, status__code__in=[s.code for s in value]) if value else queryset
+        return self._rows(queryset, status__code__in=[s.code for s in value]) if value else queryset
 
     def in_region(self, queryset, name, value):
         # A project's reports all carry its region, so this keeps each project's months together.

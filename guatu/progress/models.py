@@ -54,7 +54,13 @@ class MonthlyReport(TrackedModel):
         constraints = [
             models.UniqueConstraint(fields=["project", "month"], name="one_report_per_project_month")
         ]
-        indexes = [models.Index(fields=["region", "month"]), models.Index(fields=["month", "status"])]
+        indexes = [
+            models.Index(fields=["region", "month"]),
+            models.Index(fields=["month", "status"]),
+            # The lists' order (latest month first, then the project's own order, newest first),
+            # read backwards: a page, or a cursor page however deep, is a range of this index.
+            models.Index(fields=["month", "project", "id"]),
+        ]
         verbose_name = _("月报")
         verbose_name_plural = _("月报")
 
@@ -135,7 +141,9 @@ class ProjectWarning(models.Model):
     computed_on = models.DateField(_("计算日期"))
 
     class Meta:
-        indexes = [models.Index(fields=["level", "region"])]
+        # (level, region): the list counts its lights per level and region and reads a page's
+        # groups by them; computed_on: the list says when the lights were last computed.
+        indexes = [models.Index(fields=["level", "region"]), models.Index(fields=["computed_on"])]
         verbose_name = _("项目预警")
         verbose_name_plural = _("项目预警")
 

@@ -7,7 +7,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DateField, F, Min, OuterRef, Q, QuerySet, Subquery, Sum, Window
+from django.db.models import (
+    Count,
+    DateField,
+    F,
+    FilteredRelation,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Window,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,7 +36,7 @@ from guatu.progress.models import (
 )
 from guatu.progress.rules import report_due
 from guatu.progress.services import EDITABLE, REPORTED, month_start, shift_month
-from guatu.projects.models import BuildType, Milestone, MilestoneKind, Project, Stage
+from guatu.projects.models import BuildType, MilestoneKind, Project, Stage
 
 DEFAULT_DUE_DAY = 5
 
@@ -63,6 +75,34 @@ def filter_rows(queryset: QuerySet[MonthlyReport], **lookups) -> QuerySet[Monthl
 def report_queryset(*, user, action: str = "view") -> QuerySet[MonthlyReport]:
     qs = restrict(MonthlyReport.objects, user, action)
     return with_cumulative(qs).select_related("project", "region", "status", "approver")
+
+
+def report_rows_queryset(*, user, action: str = "view") -> QuerySet[MonthlyReport]:
+    """Reports for a list, each with `cumulative_investment` summed over its own project's months
+    up to its own (a correlated sum over the (project, month) index), not by a window over every
+    report in scope: a window makes each page sum the whole table before it can pick 50 rows, while
+    this sum is taken for the rows the page returns only. The figures are with_cumulative()'s, and
+    filters on month or status can be plain filters here."""
+    scope = restrict(MonthlyReport.objects, user, action)
+    earlier = (
+        scope.filter(project_id=OuterRef("project_id"), month__lte=OuterRef("month"))
+        .order_by()
+        .values("project_id")
+        .annotate(total=Sum("investment_done"))
+        .values("total")
+    )
+    # The model's order (latest month, then the project's own order: newest first) spelled on the
+    # report's own columns, so that the keys of a page come from the (month, project, id) index
+    # without joining the project.
+    return (
+        scope.annotate(
+            cumulative_investment=Subquery(
+                earlier, output_field=MonthlyReport._meta.get_field("investment_done")
+            )
+        )
+        .select_related("project", "region", "status", "approver")
+        .order_by("-month", "-project_id", "-id")
+    )
 
 
 def report_list(*, user, params: Mapping[str, str]) -> QuerySet[MonthlyReport]:
@@ -202,14 +242,6 @@ def reporting_month(today: dt.date) -> dt.date:
     return shift_month(month_start(today), -1)
 
 
-def _started_on():
-    """A project's start day: its 开工 milestone's actual date, else its planned start."""
-    actual = Milestone.objects.filter(project=OuterRef("pk"), kind=MilestoneKind.STARTED).values(
-        "actual_date"
-    )[:1]
-    return Coalesce(Subquery(actual, output_field=DateField()), F("planned_start"), output_field=DateField())
-
-
 def owes_report_q(month: dt.date) -> Q:
     """Projects that owe a report for the month: under way (开工 or later, life not over) and started
     by the end of the month. Needs the `started_on` annotation."""
@@ -220,17 +252,31 @@ def owes_report_q(month: dt.date) -> Q:
 
 def month_sheet_queryset(*, user, month: dt.date) -> QuerySet[Project]:
     """Projects in the user's scope that owe a report for the month or have one, each annotated with
-    that report's status code and first submission time."""
-    reports = MonthlyReport.objects.filter(project=OuterRef("pk"), month=month)
-    has_report = Q(pk__in=MonthlyReport.objects.filter(month=month).values("project_id"))
+    its start day (its 开工 milestone's actual date, else its planned start), that report's status
+    code and first submission time.
+
+    The month's report and the 开工 milestone are joined (at most one row each: one report per
+    project and month, one milestone per project and kind), not looked up by a subquery per project,
+    so the whole sheet's counts are one pass over the tables rather than several lookups for each
+    project in scope."""
     return (
         restrict(Project.objects, user, "view")
         .annotate(
-            started_on=_started_on(),
-            report_status=Subquery(reports.values("status__code")[:1]),
-            report_submitted_at=Subquery(reports.values("submitted_at")[:1]),
+            sheet_report=FilteredRelation("monthly_reports", condition=Q(monthly_reports__month=month)),
+            started_milestone=FilteredRelation(
+                "milestones", condition=Q(milestones__kind=MilestoneKind.STARTED)
+            ),
         )
-        .filter(owes_report_q(month) | has_report)
+        .annotate(
+            started_on=Coalesce(
+                F("started_milestone__actual_date"), F("planned_start"), output_field=DateField()
+            ),
+            report_status=F("sheet_report__status__code"),
+            report_submitted_at=F("sheet_report__submitted_at"),
+        )
+        # A report always has a status, so a status says the report is there (and reuses its join,
+        # where sheet_report__isnull would join the reports a second time).
+        .filter(owes_report_q(month) | Q(report_status__isnull=False))
         .select_related("region", "stage")
         .order_by("region__code", "code")
     )
@@ -298,8 +344,8 @@ def sheet_rows(
     *, user, projects: list[Project], month: dt.date, due: dt.date, today: dt.date
 ) -> list[SheetRow]:
     """The month's report (with cumulative investment) of each project on a page: one query."""
-    qs = report_queryset(user=user).filter(project__in=[p.pk for p in projects], month__lte=month)
-    reports = {r.project_id: r for r in filter_rows(qs, month=month)}
+    qs = report_rows_queryset(user=user).filter(project__in=[p.pk for p in projects], month=month)
+    reports = {r.project_id: r for r in qs}
     rows = []
     for project in projects:
         report = reports.get(project.pk)
@@ -408,6 +454,9 @@ def default_month_for(*, reports: list[MonthlyReport], today: dt.date) -> dt.dat
 # --- warnings
 
 WARNING_ORDER = ("-level__order", "region__code", "project__name", "project_id")
+# Its first two keys (level, region) take a handful of values: lists page through the lights by
+# the count of each (level, region) and sort only the groups a page falls in.
+WARNING_GROUPS = 2
 
 
 def warning_queryset(*, user) -> QuerySet[ProjectWarning]:

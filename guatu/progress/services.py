@@ -36,6 +36,7 @@ from guatu.progress.models import (
 from guatu.progress.tasks import recompute_warnings_task, schedule_recompute
 from guatu.projects.models import ApprovalKind, ApprovalStatus, Milestone, Project, ProjectApproval, Stage
 from guatu.projects.selectors import build_schedule
+from guatu.targets.rollups import refresh_projects
 
 REPORT_FIELDS = ("investment_done", "percent_complete", "physical_progress", "jobs_on_site")
 STALE_MESSAGE = _("该月报已被他人修改（当前版本 %(current)s，您编辑的是版本 %(yours)s），请刷新后重试")
@@ -606,6 +607,8 @@ def _warnings_batch(batch, today, levels, order, rules, stages, edges) -> Counte
         created, update_conflicts=True, unique_fields=["project"], update_fields=fields
     )
     ProjectWarning.objects.bulk_update(updated, fields, batch_size=WARNING_BATCH)
+    # Bulk writes send no signals: the lights' rollups are brought up to date here.
+    refresh_projects([row.project_id for row in (*created, *updated)])
     return counts
 
 

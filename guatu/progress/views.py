@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import View
 
 from guatu.core.models import ImportJob
+from guatu.core.pagination import DeferredJoinPaginator
 from guatu.core.permissions import can
 from guatu.core.views import submit
 from guatu.org.models import Region
@@ -46,7 +46,7 @@ class ReportListView(LoginRequiredMixin, View):
         )
         filterset = sheet.filterset
         queryset = filterset.qs if filterset.is_valid() else Project.objects.none()
-        page = Paginator(queryset, REPORTS_PER_PAGE).get_page(request.GET.get("page"))
+        page = DeferredJoinPaginator(queryset, REPORTS_PER_PAGE).get_page(request.GET.get("page"))
         projects = list(page.object_list)
         rows = selectors.sheet_rows(
             user=user, projects=projects, month=sheet.month, due=sheet.due, today=today
@@ -309,7 +309,10 @@ class WarningListView(LoginRequiredMixin, View):
             raise PermissionDenied
         filterset = selectors.warning_filterset(user=request.user, params=request.GET)
         queryset = filterset.qs if filterset.is_valid() else ProjectWarning.objects.none()
-        page = Paginator(queryset, WARNINGS_PER_PAGE).get_page(request.GET.get("page"))
+        # Lights sort by level and region first, which take few values: the page is found from the
+        # count of each (level, region) and only its groups are sorted (see guatu.core.pagination).
+        paginator = DeferredJoinPaginator(queryset, WARNINGS_PER_PAGE, groups=selectors.WARNING_GROUPS)
+        page = paginator.get_page(request.GET.get("page"))
         selectors.attach_reason_rows(user=request.user, warnings=page.object_list)
         others = request.GET.copy()
         for key in ("page", "level"):

@@ -1,30 +1,45 @@
 """Excel import and export of the project registry.
 
-Import upserts by 项目代码. Every row is parsed and checked first; then each row is written
-through the project services (scope via restrict(), full_clean(), one change record), in one
-transaction that is rolled back if any row fails. A dry run writes each row in its own
-transaction and rolls it back, so it finds exactly the errors a commit would meet.
+Import upserts by 项目代码. Every row is parsed and checked first; then the rows are written
+through the project services (scope via restrict(), model validation, one change record per row):
+new projects together through projects_create_many, updated ones one by one, in one transaction
+that is rolled back if any row fails. A dry run does the same writes and rolls them back, so it
+finds exactly the errors a commit would meet.
 """
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from guatu.core import xlsx
 from guatu.core.imports import Importer, ImportResult, Progress, register
-from guatu.core.sheet_import import RowWriter, differs, in_sheet_language, write_sheet
+from guatu.core.sheet_import import RowWriter, differs, in_sheet_language, write_each, write_sheet
 from guatu.core.xlsx import Column, Row
 from guatu.org.models import Chain, Region, Unit
+from guatu.org.selectors import regions_held
 from guatu.org.services import unit_get_or_create
-from guatu.projects.codes import code_errors
+from guatu.projects.codes import CODE_RE, code_errors
 from guatu.projects.models import BuildType, Project, ProjectKind, Stage
-from guatu.projects.services import project_change_stage, project_create, project_update
+from guatu.projects.services import (
+    RowsRefused,
+    project_change_stage,
+    project_create,
+    project_update,
+    projects_create_many,
+)
+
+logger = logging.getLogger(__name__)
+# A file with fewer new projects than this is written row by row, exactly as the project form
+# writes; from this many on, new projects are written together (see _RowWriter.write_rows).
+BULK_FROM_ROWS = 50
 
 SHEET_TITLE = "项目"
 # The sheet is Chinese whatever language the user reads the site in.
@@ -59,7 +74,7 @@ def columns(*, lookups: "_Lookups | None" = None) -> list[Column]:
     coordinate = xlsx.number(places=6, max_digits=9)
     return [
         Column(
-            "项目代码", "code", required=True, parse=_code, width=28,
+            "项目代码", "code", required=True, parse=lk.code if lk else _code, width=28,
             help=_("格式 YYYY-RRRRRR-DD-TT-NNNNNN，如 2026-211302-44-01-000123；按此代码新增或更新"),
         ),
         Column("项目名称", "name", required=True, parse=xlsx.text(200), width=36, help=_("不超过 200 字")),
@@ -131,11 +146,25 @@ def _code(value: Any) -> str:
     return code
 
 
+def _known_code(region_codes: set[str]):
+    def parse(value: Any) -> str:
+        code = xlsx.text()(value)
+        match = CODE_RE.match(code.strip())
+        # A well-formed code of one of our regions is one code_errors accepts: spare its query per
+        # row and ask it only about the others, for its message.
+        if match and 2000 <= int(match.group(1)) <= 2099 and match.group(2) in region_codes:
+            return code
+        return _code(code)
+
+    return parse
+
+
 class _Lookups:
     """Names as people write them → rows, loaded once per import."""
 
     def __init__(self) -> None:
         regions = list(Region.objects.all())
+        self.code = _known_code({r.code for r in regions})
         region_map: dict[str, Region] = {}
         stripped: dict[str, list[Region]] = {}
         for r in regions:
@@ -190,7 +219,8 @@ def import_projects(
         )
     }
     writer = _RowWriter(actor=actor, spec=spec, existing=existing)
-    return write_sheet(sheet=sheet, writer=writer, result=result, commit=commit, report=report)
+    with regions_held():  # every row's code and coordinates are checked against the same regions
+        return write_sheet(sheet=sheet, writer=writer, result=result, commit=commit, report=report)
 
 
 def _check_rows(rows: Sequence[Row], spec: Sequence[Column]) -> None:
@@ -221,6 +251,74 @@ class _RowWriter(RowWriter):
     def __init__(self, *, actor, spec: Sequence[Column], existing: dict[str, Project]):
         super().__init__(actor=actor, spec=spec, existing_ids=[p.pk for p in existing.values()])
         self.existing = existing
+
+    def write_rows(
+        self, rows: Sequence[Row], *, result: ImportResult, report: Progress, trial: bool
+    ) -> list[str]:
+        """New projects together through projects_create_many (most of a large import); rows that
+        update a project one by one through the services, with their version and stage checks."""
+        new = [row for row in rows if row.values["code"] not in self.existing]
+        if len(new) < BULK_FROM_ROWS:
+            return write_each(rows, self, result, report, trial=trial)
+        updates = [row for row in rows if row.values["code"] in self.existing]
+        with transaction.atomic():
+            outcomes = self._create_many(new, result=result, trial=trial)
+            if trial:
+                transaction.set_rollback(True)  # the new units too
+        report(len(new), result.total)
+        return outcomes + write_each(updates, self, result, report, trial=trial, before=len(new))
+
+    def _create_many(self, rows: Sequence[Row], *, result: ImportResult, trial: bool) -> list[str]:
+        units, refused = self._enterprises(rows)
+        for row in rows:
+            row.errors.extend(refused.get(row.number, []))
+        good = [row for row in rows if not row.errors]
+        data = []
+        for row in good:
+            values = row.values
+            item = {f: values[f] for f in DATA_FIELDS if f in values}
+            item["enterprise"] = units[values["enterprise"]]
+            if values.get("stage") is not None:
+                item["stage"] = values["stage"]
+            data.append(item)
+        try:
+            # A savepoint of its own: refused rows leave nothing behind, even in a trial.
+            with transaction.atomic():
+                projects_create_many(actor=self.actor, rows=data, check_only=trial)
+        except RowsRefused as refusal:
+            for index, err in refusal.errors.items():
+                good[index].errors.extend(self.refusal_errors(good[index], err))
+        except PermissionDenied as err:
+            for row in good:
+                row.errors.extend(self.refusal_errors(row, err))
+        except DatabaseError:
+            # Not a refusal the checks foresaw: write the rows one by one to find the row at fault.
+            logger.warning("项目批量写入失败，改为逐行写入", exc_info=True)
+            return write_each(good, self, result, lambda done, total: None, trial=trial)
+        # As row by row: the rows that were (or, beside refused ones, would be) created.
+        return ["created" for row in good if not row.errors]
+
+    def _enterprises(self, rows: Sequence[Row]) -> tuple[dict[str, Unit], dict[int, list]]:
+        """Each row's 项目单位 by name, as _enterprise finds or creates it, with one query for those that
+        exist; returns {name: unit} and the errors of rows whose new unit is refused."""
+        names = list(dict.fromkeys(row.values["enterprise"] for row in rows))
+        units: dict[str, Unit] = {}
+        for start in range(0, len(names), 500):
+            # The first by the model's order, as Unit.objects.filter(name=...).first() picks it.
+            for unit in Unit.objects.filter(name__in=names[start : start + 500]).order_by(
+                "kind", "name", "pk"
+            ):
+                units.setdefault(unit.name, unit)
+        refused: dict[int, list] = {}
+        for row in rows:
+            name = row.values["enterprise"]
+            if name in units:
+                continue
+            try:
+                units[name] = self._enterprise(name, row.values["region"])
+            except ValidationError as err:
+                refused[row.number] = self.refusal_errors(row, err)
+        return units, refused
 
     def _write(self, row: Row) -> str:
         values = row.values

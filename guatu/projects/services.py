@@ -1,7 +1,7 @@
 """Writes to the project registry. Each is one transaction, checks scope through restrict(),
 and writes one change record per row it touches."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from guatu.accounts.models import Role
-from guatu.core.changelog import record_change, snapshot
+from guatu.core.changelog import bulk_insert, record_change, record_changes, snapshot, snapshot_new
 from guatu.core.exceptions import Conflict
 from guatu.core.permissions import can, restrict
 from guatu.projects.models import (
@@ -67,10 +67,13 @@ def _ensure_in_scope(actor, project: Project, action: str) -> None:
     if actor is None:
         return  # system jobs and commands run as the system
     if not restrict(Project.objects.filter(pk=project.pk), actor, action).exists():
-        raise PermissionDenied(
-            _("无权在“%(region)s”%(action)s项目")
-            % {"region": project.region, "action": ACTION_LABELS[action]}
-        )
+        raise _out_of_scope(project, action)
+
+
+def _out_of_scope(project: Project, action: str) -> PermissionDenied:
+    return PermissionDenied(
+        _("无权在“%(region)s”%(action)s项目") % {"region": project.region, "action": ACTION_LABELS[action]}
+    )
 
 
 def _apply(project: Project, data: Mapping[str, Any]) -> list:
@@ -100,6 +103,141 @@ def project_create(*, actor, data: Mapping[str, Any]) -> Project:
     record_change(actor=actor, obj=project, action="create")
     project_approvals_apply(actor=actor, project_id=project.pk)  # its 前期手续, by kind of project
     return project
+
+
+class RowsRefused(Exception):
+    """Some rows of a bulk write were refused: {index in the input: the ValidationError or
+    PermissionDenied that project_create would have raised for that row}. Nothing was written."""
+
+    def __init__(self, errors: dict[int, Exception]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+# Foreign keys of the rows a bulk create is given are rows already read (regions, units, stages):
+# checking that each still exists would cost a query per row and field.
+_BULK_UNCHECKED = tuple(f.name for f in Project._meta.concrete_fields if f.is_relation)
+
+
+@transaction.atomic
+def projects_create_many(
+    *, actor, rows: Sequence[Mapping[str, Any]], check_only: bool = False, chunk_size: int = 1000
+) -> list[Project]:
+    """project_create for many rows at once, for imports: the same checks (model validation, code
+    unique, scope through restrict()), the same change records in the same order (each project,
+    then its approvals) and the same 前期手续, with a few queries per chunk instead of many per row.
+    Every row is checked; if any is refused, RowsRefused names each refused row and nothing is written.
+    With check_only (a dry run), the rows are checked the same way and rolled back before their
+    前期手续 and change records, which cannot refuse a row. Departments are not set here."""
+    if actor is not None and not can(actor, "add", Project):
+        raise PermissionDenied(_("无权新建项目"))
+    user = _actor_user(actor)
+    planning = None
+    errors: dict[int, Exception] = {}
+    written: list[tuple[int, Project]] = []
+    for index, data in enumerate(rows):
+        stage = data.get("stage")
+        if stage is None:
+            planning = planning or Stage.objects.get(code="planning")
+            stage = planning
+        project = Project(stage=stage)
+        if _apply(project, {k: v for k, v in data.items() if k != "stage"}) is not None:
+            raise ValueError("projects_create_many does not set departments; use project_create")
+        project.created_by = project.updated_by = user
+        try:
+            project.full_clean(exclude=_BULK_UNCHECKED, validate_unique=False, validate_constraints=False)
+            missing = {
+                f.name: [f.error_messages["null"]]
+                for f in Project._meta.concrete_fields
+                if f.name in _BULK_UNCHECKED and not f.null and getattr(project, f.attname) is None
+            }
+            if missing:
+                raise ValidationError(missing)
+        except ValidationError as err:
+            errors[index] = err
+        else:
+            written.append((index, project))
+    _refuse_taken_codes(written, errors)
+    written = [(i, p) for i, p in written if i not in errors]
+    for start in range(0, len(written), chunk_size):
+        chunk = written[start : start + chunk_size]
+        bulk_insert([p for _i, p in chunk])
+        if actor is not None:
+            allowed = set(
+                restrict(Project.objects.filter(pk__in=[p.pk for _i, p in chunk]), actor, "add").values_list(
+                    "pk", flat=True
+                )
+            )
+            for index, project in chunk:
+                if project.pk not in allowed:
+                    errors[index] = _out_of_scope(project, "add")
+    if errors:
+        raise RowsRefused(errors)
+    created = [p for _i, p in written]
+    if check_only:
+        transaction.set_rollback(True)
+        return created
+    approvals = _approvals_for_new(actor, created)
+    changes = []
+    for project in created:
+        changes.append((project, "create", None, snapshot_new(project)))
+        changes.extend((row, "create", None, snapshot_new(row)) for row in approvals.get(project.pk, ()))
+    record_changes(actor=actor, changes=changes)
+    for project in created:
+        if approvals.get(project.pk):
+            _recompute(project.pk)
+    _refresh_rollups([p.pk for p in created])
+    return created
+
+
+def _refuse_taken_codes(written: list[tuple[int, Project]], errors: dict[int, Exception]) -> None:
+    # The unique check full_clean would make, one query per chunk rather than per row.
+    first: dict[str, int] = {}
+    for index, project in written:
+        if project.code in first:
+            errors[index] = ValidationError({"code": [_("项目代码“%(code)s”重复") % {"code": project.code}]})
+        else:
+            first[project.code] = index
+    codes = list(first)
+    for start in range(0, len(codes), 1000):
+        for code in Project.objects.filter(code__in=codes[start : start + 1000]).values_list(
+            "code", flat=True
+        ):
+            errors[first[code]] = ValidationError(
+                {"code": [Project(code=code).unique_error_message(Project, ("code",))]}
+            )
+
+
+def _approvals_for_new(actor, projects: Sequence[Project]) -> dict[int, list]:
+    """project_approvals_apply for projects just created (they have none yet), in bulk."""
+    kinds = list(ApprovalKind.objects.order_by("order", "code"))
+    user = _actor_user(actor)
+    choices: dict[str, list] = {}
+    for project_kind in {p.kind for p in projects}:
+        groups: dict[str, list] = {}
+        for kind in kinds_for_project(project_kind, kinds):
+            groups.setdefault(kind.group, []).append(kind)
+        choices[project_kind] = [next((k for k in opts if k.is_default), opts[0]) for opts in groups.values()]
+    checked: set[int] = set()
+    rows = []
+    by_project: dict[int, list] = {}
+    for project in projects:
+        for kind in choices[project.kind]:
+            row = ProjectApproval(project=project, kind=kind, created_by=user, updated_by=user)
+            if kind.pk not in checked:  # every row of a kind starts from the same defaults
+                row.full_clean(exclude={"project", "kind"}, validate_unique=False, validate_constraints=False)
+                checked.add(kind.pk)
+            rows.append(row)
+            by_project.setdefault(project.pk, []).append(row)
+    bulk_insert(rows)
+    return by_project
+
+
+def _refresh_rollups(project_ids: list[int]) -> None:
+    # bulk_create sends no post_save signals, which keep the rollups current on single writes.
+    from guatu.targets import rollups
+
+    rollups.refresh_projects(project_ids)
 
 
 @transaction.atomic

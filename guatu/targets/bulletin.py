@@ -6,11 +6,14 @@ Two layers:
   and the 156 × 225 mm text block, 22 lines × 28 characters of 3号仿宋 (a grid of lines, the
   characters condensed to fit 28 a line), fonts by their East Asian names, the 版头 (issuing-
   authority mark, document number, red separator), the title, headings of four levels, body
-  paragraphs, tables, the signature and date, the 版记, and page numbers on the outer side of odd
-  and even pages.
+  paragraphs, tables, the signature and date, the 附件说明 and the annexes, the 版记, and page
+  numbers on the outer side of odd and even pages.
 - The content layer (`bulletin_content`, `bulletin_write`, `bulletin_docx`) reads the period's
   figures through the selectors (targets and their forecasts, the ranking, red-light projects,
-  overdue problems) and writes them with the layout layer.
+  overdue problems) and writes them with the layout layer. A few dozen red projects (overdue
+  problems) are listed in full; past that, as at a province's scale with thousands, the body gives
+  the counts by division, the warning rules and the biggest projects ("等 N 个"; the worst problems),
+  and the full lists follow the signature as annexes (附件), every total counted over all of them.
 
 Who reads: the page passes the signed-in user, so restrict() decides as it does everywhere else.
 The command runs as the system, with no user: there `user=None` means the whole city, and the same
@@ -22,9 +25,15 @@ and the command can change nothing.
 import datetime as dt
 import io
 import math
+import os
+import re
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
+from html import escape
+from pathlib import Path
 from typing import IO, Any
 
 from django.utils import timezone
@@ -37,6 +46,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Length, Mm, Pt, RGBColor, Twips
+from lxml import etree
 
 from guatu.targets.periods import Period
 
@@ -235,12 +245,66 @@ def add_page_field(paragraph, *, font: str, size: Length) -> None:
     run_with("w:fldChar", **{"w:fldCharType": "end"})
 
 
+def table_style_name(size: Length) -> str:
+    """The paragraph style of a table's cells: 小四, or 五号 for wide tables and long lists."""
+    return "公文表格" if size == TABLE_SIZE else "公文表格五号"
+
+
+def body_rows_xml(
+    rows: Sequence[Sequence[str]], *, widths: Sequence[Length], style_id: str, left_columns: frozenset[int]
+) -> str:
+    """The XML of a table's body rows (w:tr, the w: prefix declared by the document): a row never
+    splits across pages; each cell has its width, is centred vertically and holds one paragraph of
+    `style_id`, centred unless its column is in `left_columns`, with its text in one run."""
+    cells = []
+    for i, width in enumerate(widths):
+        jc = "left" if i in left_columns else "center"
+        cells.append(
+            f'<w:tc><w:tcPr><w:tcW w:w="{twips(width)}" w:type="dxa"/><w:vAlign w:val="center"/></w:tcPr>'
+            f'<w:p><w:pPr><w:pStyle w:val="{escape(style_id, quote=True)}"/><w:jc w:val="{jc}"/></w:pPr>'
+            "<w:r>"
+        )
+    end = "</w:r></w:p></w:tc>"
+    parts = []
+    for values in rows:
+        parts.append('<w:tr><w:trPr><w:cantSplit w:val="1"/></w:trPr>')
+        for cell, text in zip(cells, values, strict=True):
+            parts.extend((cell, run_content_xml(str(text)), end))
+        parts.append("</w:tr>")
+    return "".join(parts)
+
+
+# Characters XML 1.0 cannot hold; a name pasted from elsewhere may carry one.
+_NOT_XML = re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]")
+_BREAKS = re.compile("(\\t|\\r\\n|\\n|\\r)")
+
+
+def run_content_xml(text: str) -> str:
+    """A run's content as python-docx writes it: w:t (spaces at its ends kept), a tab as w:tab, a line
+    break as w:br."""
+    text = _NOT_XML.sub("", text)
+    if text == text.strip() and not _BREAKS.search(text):
+        return f"<w:t>{escape(text, quote=False)}</w:t>" if text else ""
+    parts = []
+    for piece in _BREAKS.split(text):
+        if piece == "\t":
+            parts.append("<w:tab/>")
+        elif piece in ("\r\n", "\n", "\r"):
+            parts.append("<w:br/>")
+        elif piece:
+            space = ' xml:space="preserve"' if piece != piece.strip() else ""
+            parts.append(f"<w:t{space}>{escape(piece, quote=False)}</w:t>")
+    return "".join(parts)
+
+
 class Gongwen:
     """A document laid out per GB/T 9704-2012. Build it top to bottom, then `save()` or `to_bytes()`."""
 
     def __init__(self, *, title: str, author: str, on: dt.date):
         self.document = Document()
         self._counters = [0, 0, 0, 0]
+        self._style_ids: dict[str, str] = {}
+        self._rows: dict[str, str] = {}  # a table's marker comment → the XML of its body rows
         self._page_setup()
         self._defaults()
         self._footers()
@@ -301,7 +365,12 @@ class Gongwen:
             _set(style.element.get_or_add_pPr(), "w:outlineLvl", val=level - 1)
             style.paragraph_format.keep_with_next = True
         self._style("公文标题", font=XIAOBIAOSONG, size=TITLE_SIZE, center=True)
-        self._style("公文表格", font=FANGSONG, size=TABLE_SIZE)
+        for name, size in (("公文表格", TABLE_SIZE), ("公文表格五号", SMALL_TABLE_SIZE)):
+            # Cells: exact line height of 1.5 lines of their type, off the page's line grid.
+            style = self._style(name, font=FANGSONG, size=size)
+            style.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+            style.paragraph_format.line_spacing = Pt(size.pt * 1.5)
+            _set(style.element.get_or_add_pPr(), "w:snapToGrid", val=0)
         self._style("公文版记", font=FANGSONG, size=IMPRINT_SIZE)
         self._style("公文页码", font=SONGTI, size=PAGE_NUMBER_SIZE)
 
@@ -355,6 +424,20 @@ class Gongwen:
 
     # building blocks
 
+    def style_id(self, name: str) -> str:
+        """A style's id by its name, looked up once: python-docx looks a style up on every paragraph
+        it styles (some milliseconds each, as it scans every style for the default)."""
+        if name not in self._style_ids:
+            self._style_ids[name] = self.document.styles[name].style_id
+        return self._style_ids[name]
+
+    def styled(self, paragraph, style: str):
+        paragraph._p.style = self.style_id(style)
+        return paragraph
+
+    def new_paragraph(self, style: str):
+        return self.styled(self.document.add_paragraph(), style)
+
     def paragraph(
         self,
         text: str = "",
@@ -365,14 +448,14 @@ class Gongwen:
         bold: bool = False,
         color: RGBColor | None = None,
     ):
-        paragraph = self.document.add_paragraph(style=style)
+        paragraph = self.new_paragraph(style)
         if text:
             style_run(paragraph.add_run(text), font=font, size=size, bold=bold, color=color)
         return paragraph
 
     def blank(self, lines: int = 1) -> None:
         for _line in range(lines):
-            paragraph = self.document.add_paragraph(style="公文正文")
+            paragraph = self.new_paragraph("公文正文")
             paragraph.paragraph_format.first_line_indent = Pt(0)
 
     def masthead(self, *, issuer: str, number: str) -> None:
@@ -413,11 +496,11 @@ class Gongwen:
         self._counters[level - 1] += 1
         for deeper in range(level, 4):
             self._counters[deeper] = 0
-        paragraph = self.document.add_paragraph(style=f"公文{level}级标题")
+        paragraph = self.new_paragraph(f"公文{level}级标题")
         label = ordinal(level, self._counters[level - 1]) + text
         style_run(paragraph.add_run(label), font=HEADING_FONTS[level], size=BODY_SIZE)
         if body:
-            paragraph.style = self.document.styles["公文正文"]
+            self.styled(paragraph, "公文正文")
             _set(paragraph._p.get_or_add_pPr(), "w:outlineLvl", val=level - 1)
             style_run(paragraph.add_run(body), font=FANGSONG, size=BODY_SIZE)
         return paragraph
@@ -438,44 +521,77 @@ class Gongwen:
         left_columns: Sequence[int] = (),
     ):
         """A ruled table across the text block: headers in 黑体, cells in 仿宋, the header row
-        repeated on every page."""
+        repeated on every page.
+
+        python-docx costs about a millisecond a cell (each style lookup scans every style), minutes
+        for a list of thousands of rows. So the header row is built through it, and the body rows are
+        written as XML at once: each cell a paragraph of the table style (font, size, exact line
+        height and no grid are the style's, not repeated in every run), its alignment and its text."""
         table = self.document.add_table(rows=1, cols=len(headers))
-        table.style = self.document.styles["Table Grid"]
+        table._tbl.tblPr.style = self.style_id("Table Grid")
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         table.autofit = False
-        size = table_size(headers, rows)
-        widths = list(widths_mm or column_widths(headers, rows, size=size))
+        chars = column_chars(headers, rows)
+        size = table_size(headers, rows, chars=chars)
+        widths = list(widths_mm or column_widths(headers, rows, size=size, chars=chars))
         scale = TEXT_WIDTH.mm / sum(widths)
-        widths = [w * scale for w in widths]
+        widths = [Mm(w * scale) for w in widths]
+        for i, column in enumerate(table.columns):
+            column.width = widths[i]
         header_row = table.rows[0]
         _set(header_row._tr.get_or_add_trPr(), "w:tblHeader", val=1)
-        for i, text in enumerate(headers):
-            self._cell(header_row.cells[i], text, font=HEITI, size=size, center=True)
-        for values in rows:
-            row = table.add_row()
-            _set(row._tr.get_or_add_trPr(), "w:cantSplit", val=1)
-            for i, text in enumerate(values):
-                self._cell(row.cells[i], text, font=FANGSONG, size=size, center=i not in left_columns)
-        for row in table.rows:
-            for i, cell in enumerate(row.cells):
-                cell.width = Mm(widths[i])
-        for i, column in enumerate(table.columns):
-            column.width = Mm(widths[i])
+        for i, (cell, text) in enumerate(zip(header_row.cells, headers, strict=True)):
+            self._cell(cell, text, font=HEITI, size=size, center=True)
+            cell.width = widths[i]
+        if rows:
+            # The rows go into the file as text when it is written (see `to_bytes`): parsing them
+            # into the tree and serialising them again took most of the time of a long list.
+            marker = f"guatu-rows-{len(self._rows)}"
+            self._rows[marker] = body_rows_xml(
+                rows,
+                widths=widths,
+                style_id=self.style_id(table_style_name(size)),
+                left_columns=frozenset(left_columns),
+            )
+            table._tbl.append(etree.Comment(marker))
         return table
 
     def _cell(self, cell, text: str, *, font: str, size: Length, center: bool) -> None:
         cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
         paragraph = cell.paragraphs[0]
-        paragraph.style = self.document.styles["公文表格"]
-        fmt = paragraph.paragraph_format
-        fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-        fmt.line_spacing = Pt(size.pt * 1.5)
-        fmt.alignment = WD_ALIGN_PARAGRAPH.CENTER if center else WD_ALIGN_PARAGRAPH.LEFT
-        no_grid(paragraph)
+        self.styled(paragraph, table_style_name(size))
+        paragraph.paragraph_format.alignment = (
+            WD_ALIGN_PARAGRAPH.CENTER if center else WD_ALIGN_PARAGRAPH.LEFT
+        )
         style_run(paragraph.add_run(text), font=font, size=size)
 
     def after_table(self) -> None:
         """Tables end flush; the next paragraph starts after one blank line."""
+        self.blank()
+
+    def annex_note(self, titles: Sequence[str]) -> None:
+        """附件说明: one blank line below the body, two characters in, 附件： and the names; several
+        are numbered 1. 2. and the later ones aligned under the first name; no closing punctuation."""
+        self.blank()
+        for i, name in enumerate(titles, start=1):
+            numbered = f"{i}.{name}" if len(titles) > 1 else name
+            if i == 1:
+                self.body(_("附件：") + numbered)
+            else:
+                paragraph = self.body(numbered)
+                paragraph.paragraph_format.first_line_indent = Pt(0)
+                indent_chars(paragraph, left=5)  # 空二字 + 附件：
+
+    def annex(self, label: str, title: str) -> None:
+        """An annex on a new page: 附件 (with its number) in 3号黑体 flush left on the first line,
+        its title centred on the third, one blank line before what follows."""
+        mark = self.paragraph(label, font=HEITI)
+        mark.paragraph_format.first_line_indent = Pt(0)
+        mark.paragraph_format.page_break_before = True
+        self.blank()
+        heading = self.paragraph(title, style="公文标题", font=XIAOBIAOSONG, size=TITLE_SIZE)
+        heading.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        no_grid(heading)
         self.blank()
 
     def signature(self, *, issuer: str, on: dt.date) -> None:
@@ -524,7 +640,7 @@ class Gongwen:
             cell = row.cells[0]
             cell.width = TEXT_WIDTH
             paragraph = cell.paragraphs[0]
-            paragraph.style = self.document.styles["公文版记"]
+            self.styled(paragraph, "公文版记")
             style_run(paragraph.add_run(text), font=FANGSONG, size=IMPRINT_SIZE)
             _set(row._tr.get_or_add_trPr(), "w:cantSplit", val=1)
         last = table.rows[1].cells[0].paragraphs[0]
@@ -533,13 +649,34 @@ class Gongwen:
         style_run(last.add_run(f"\t{chinese_date(printed_on)}印发"), font=FANGSONG, size=IMPRINT_SIZE)
         self.imprint_table = table
 
-    def save(self, target: str | IO[bytes]) -> None:
-        self.document.save(target)
+    def save(self, target: str | os.PathLike | IO[bytes]) -> None:
+        data = self.to_bytes()
+        if isinstance(target, str | os.PathLike):
+            Path(target).write_bytes(data)
+        else:
+            target.write(data)
 
     def to_bytes(self) -> bytes:
+        """The .docx file. The tables' body rows are not in `self.document` (only a marker comment
+        is): they are put in place of their markers in word/document.xml as the file is written."""
         buffer = io.BytesIO()
-        self.save(buffer)
-        return buffer.getvalue()
+        self.document.save(buffer)
+        if not self._rows:
+            return buffer.getvalue()
+        written = zipfile.ZipFile(buffer)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+            for info in written.infolist():
+                content = written.read(info.filename)
+                if info.filename == "word/document.xml":
+                    xml = content.decode("utf-8")
+                    for marker, rows in self._rows.items():
+                        if f"<!--{marker}-->" not in xml:  # never a table without its rows
+                            raise RuntimeError(f"table rows marker {marker} not found in the document")
+                        xml = xml.replace(f"<!--{marker}-->", rows, 1)
+                    content = xml.encode("utf-8")
+                package.writestr(info, content)
+        return out.getvalue()
 
 
 def text_width_chars(text: str) -> float:
@@ -552,27 +689,42 @@ CELL_PADDING_MM = 2 * 1.91  # Word's default cell margins, 0.19 cm a side
 
 def _cell_chars(text: str) -> float:
     # Latin letters and digits of a Chinese font run a little wider than half a character.
-    return sum(0.6 if ord(ch) < 0x80 else 1 for ch in text)
+    return len(text) - 0.4 * len(text.encode("ascii", "ignore"))
 
 
-def column_needs(headers: Sequence[str], rows: Sequence[Sequence[str]], *, size: Length) -> list[float]:
+def column_chars(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[tuple[float, float]]:
+    """Each column's longest and mean cell, in characters, over the body rows (a column of a table
+    without rows: 0 and its header's). Read once a table: a list may have thousands of rows."""
+    found = []
+    for i, header in enumerate(headers):
+        cells = [_cell_chars(r[i]) for r in rows]
+        found.append((max(cells), sum(cells) / len(cells)) if cells else (0, _cell_chars(header)))
+    return found
+
+
+def column_needs(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], *, size: Length, chars=None
+) -> list[float]:
     """What each column needs (mm) to hold its longest cell on one line; a header of four characters
-    or more may wrap onto two."""
+    or more may wrap onto two. `chars`: the rows' `column_chars`, when already read."""
+    chars = chars or column_chars(headers, rows)
     char_mm = size.pt * 25.4 / 72
     need = []
-    for i, header in enumerate(headers):
+    for header, (longest, _mean) in zip(headers, chars, strict=True):
         head = _cell_chars(header)
         head = head if head <= 3 else math.ceil(head / 2)
-        longest = max([head, *(_cell_chars(r[i]) for r in rows), 1])
-        need.append(longest * char_mm + CELL_PADDING_MM)
+        need.append(max(head, longest, 1) * char_mm + CELL_PADDING_MM)
     return need
 
 
-def column_widths(headers: Sequence[str], rows: Sequence[Sequence[str]], *, size: Length) -> list[float]:
+def column_widths(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], *, size: Length, chars=None
+) -> list[float]:
     """Column widths (mm) across the text block: each column gets what its longest cell needs; when
     the table is too wide the short columns keep theirs and the long ones share the rest; room to
     spare goes to every column in proportion."""
-    need = column_needs(headers, rows, size=size)
+    chars = chars or column_chars(headers, rows)
+    need = column_needs(headers, rows, size=size, chars=chars)
     width = TEXT_WIDTH.mm
     widths = [0.0] * len(need)
     remaining, room = list(range(len(need))), width
@@ -582,7 +734,7 @@ def column_widths(headers: Sequence[str], rows: Sequence[Sequence[str]], *, size
         if not fits:
             # The long columns share what is left as their typical cells need, so that an
             # ordinary row is not made tall by one long cell elsewhere in the column.
-            typical = {i: _typical(i, headers, rows, size) for i in remaining}
+            typical = {i: max(chars[i][1], 1) * size.pt * 25.4 / 72 + CELL_PADDING_MM for i in remaining}
             total = sum(typical.values())
             for i in remaining:
                 widths[i] = room * typical[i] / total
@@ -598,14 +750,9 @@ def column_widths(headers: Sequence[str], rows: Sequence[Sequence[str]], *, size
     return widths
 
 
-def _typical(column: int, headers: Sequence[str], rows: Sequence[Sequence[str]], size: Length) -> float:
-    cells = [_cell_chars(r[column]) for r in rows] or [_cell_chars(headers[column])]
-    return max(sum(cells) / len(cells), 1) * size.pt * 25.4 / 72 + CELL_PADDING_MM
-
-
-def table_size(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> Length:
+def table_size(headers: Sequence[str], rows: Sequence[Sequence[str]], *, chars=None) -> Length:
     """小四 when every column fits on one line at it, else 五号 (wide tables, long lists)."""
-    if sum(column_needs(headers, rows, size=TABLE_SIZE)) <= TEXT_WIDTH.mm:
+    if sum(column_needs(headers, rows, size=TABLE_SIZE, chars=chars)) <= TEXT_WIDTH.mm:
         return TABLE_SIZE
     return SMALL_TABLE_SIZE
 
@@ -636,25 +783,42 @@ class OverdueProblem:
     days_overdue: int
 
 
+OVERDUE_COLUMNS = (
+    "title", "project__name", "region__short_name", "region__name", "owner_unit__name", "lead_leader",
+    "due_date",
+)  # fmt: skip
+
+
 def overdue_problems(*, user, period: Period, today: dt.date) -> list[OverdueProblem]:
     """Problems past their deadline and not closed on `today`, worst first, for the bulletin.
 
-    The problems app fills this hook: read through restrict() for `user` (the system reader when the
-    command runs), convert each to an `OverdueProblem`. Until problems exist it returns nothing, and
+    Read through the problems app's problem_queryset (restrict() for `user`, the system reader when
+    the command runs), each as an `OverdueProblem`. Without overdue problems it returns nothing, and
     the bulletin leaves the section out."""
-    from guatu.problems.selectors import overdue_days, overdue_for_bulletin
+    from guatu.problems.selectors import problem_queryset
 
+    # The columns the bulletin prints, not the problems with all that their pages show: at 100,000
+    # projects some 4,000 are overdue, and building them as models took seconds. The condition is
+    # the selector's overdue_for_bulletin (not closed, due before `today`), so the days overdue are
+    # simply the days since the due date.
+    found = (
+        problem_queryset(user=user)
+        .filter(status__is_closed=False, due_date__lt=today)
+        .select_related(None)
+        .prefetch_related(None)
+        .values_list(*OVERDUE_COLUMNS)
+    )
     rows = [
         OverdueProblem(
-            title=problem.title,
-            project=problem.project.name,
-            region=problem.region.label,
-            owner=problem.owner_unit.name,
-            lead_leader=problem.lead_leader,
-            due_date=problem.due_date,
-            days_overdue=overdue_days(problem, today),
+            title=title,
+            project=project,
+            region=short_name or name,  # Region.label
+            owner=owner,
+            lead_leader=lead_leader,
+            due_date=due_date,
+            days_overdue=(today - due_date).days,
         )
-        for problem in overdue_for_bulletin(user=user, today=today)
+        for title, project, short_name, name, owner, lead_leader, due_date in found
     ]
     return sorted(rows, key=lambda row: (-row.days_overdue, row.region, row.title))
 
@@ -690,8 +854,9 @@ class BulletinContent:
     targets: list = field(default_factory=list)  # TargetRow from selectors.target_rows
     scheme: Any = None
     units: list = field(default_factory=list)  # UnitScore from scoring.ranking_for
-    red: list = field(default_factory=list)  # ProjectWarning, with `red_reasons`
+    red: list["RedProject"] = field(default_factory=list)
     problems: list[OverdueProblem] = field(default_factory=list)
+    rule_names: dict[str, str] = field(default_factory=dict)  # warning rule code → its name
 
     @property
     def title(self) -> str:
@@ -722,10 +887,59 @@ class BulletinContent:
 
     @property
     def red_by_region(self) -> dict[str, int]:
+        return {division.region: division.count for division in self.red_divisions}
+
+    @property
+    def red_capped(self) -> bool:
+        """Past RED_LIST_ALL red projects the body lists them by division (a few named each) and the
+        full list goes to an annex."""
+        return len(self.red) > RED_LIST_ALL
+
+    @cached_property
+    def red_divisions(self) -> list["RedDivision"]:
+        """The red projects by division, in the order they are listed (by region code)."""
+        return red_divisions(self.red, rule_names=self.rule_names)
+
+    @cached_property
+    def red_rule_counts(self) -> list[tuple[str, int]]:
+        """Red projects per warning rule across the city, most first."""
+        return rule_counts(self.red, rule_names=self.rule_names)
+
+    @property
+    def problems_capped(self) -> bool:
+        """Past PROBLEMS_LIST_ALL overdue problems the body lists the worst PROBLEMS_IN_BODY and the
+        full list goes to an annex."""
+        return len(self.problems) > PROBLEMS_LIST_ALL
+
+    @property
+    def problems_in_body(self) -> list[OverdueProblem]:
+        return self.problems[:PROBLEMS_IN_BODY] if self.problems_capped else self.problems
+
+    @property
+    def problems_by_region(self) -> dict[str, int]:
+        """Overdue problems per region, most first (ties by name)."""
         counts: dict[str, int] = {}
-        for warning in self.red:
-            counts[warning.region.label] = counts.get(warning.region.label, 0) + 1
-        return counts
+        for problem in self.problems:
+            counts[problem.region] = counts.get(problem.region, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    @property
+    def annexes(self) -> list[str]:
+        """The annexes in their order (附件1, 附件2): "red", "problems"."""
+        return [
+            key
+            for key, present in (("red", self.red and self.red_capped), ("problems", self.problems_capped))
+            if present
+        ]
+
+    def annex_title(self, key: str) -> str:
+        return {"red": _("红灯项目名单"), "problems": _("逾期未解决问题清单")}[key]
+
+    def annex_label(self, key: str) -> str:
+        """附件 alone when there is one annex, else 附件1, 附件2."""
+        if len(self.annexes) == 1:
+            return _("附件")
+        return _("附件%(n)s") % {"n": self.annexes.index(key) + 1}
 
     @property
     def filename(self) -> str:
@@ -746,15 +960,128 @@ def figure(value, unit: str) -> str:
     return number_text(value) + unit if value is not None else _("暂无数据")
 
 
-def red_projects(*, user) -> list:
-    """Projects whose light is red, with the reasons that made them red (`red_reasons`)."""
+# Up to this many red projects (overdue problems) the body lists every one; past it the body
+# summarises by division and the full list is an annex: at a province's scale there are thousands.
+RED_LIST_ALL = 30
+RED_NAMED_PER_DIVISION = 3  # the biggest projects named in a division's summary row, then "等 N 个"
+PROBLEMS_LIST_ALL = 30
+PROBLEMS_IN_BODY = 20  # the most overdue, listed in the body when the rest go to the annex
+
+
+@dataclass
+class RedProject:
+    """A red light as the bulletin prints it: the project's name and size, its region, the reasons
+    and rules that made it red. Read as plain columns (at 100,000 projects some 15,000 are red, and
+    building each light with its project as models took seconds)."""
+
+    pk: int  # the light's
+    project_id: int
+    name: str
+    total_investment: Decimal | None
+    region: Any  # org.Region, one instance per region
+    red_reasons: list[str]
+    red_rules: list[str]
+
+    @cached_property
+    def project(self):
+        """The project as a model with its name (the page links the few it shows)."""
+        from guatu.projects.models import Project
+
+        return Project(pk=self.project_id, name=self.name, total_investment=self.total_investment)
+
+
+def red_projects(*, user) -> list[RedProject]:
+    """Projects whose light is red, with the reasons that made them red (`red_reasons`) and the
+    codes of their rules (`red_rules`), in the lights' order (worst, then region, then name)."""
+    from guatu.org.models import Region
     from guatu.progress.selectors import warning_queryset
 
-    warnings = list(warning_queryset(user=user).filter(level__code="red"))
+    found = list(
+        warning_queryset(user=user)
+        .filter(level__code="red")
+        .select_related(None)
+        .values_list("pk", "project_id", "project__name", "project__total_investment", "region_id", "reasons")
+    )
+    regions = Region.objects.in_bulk({row[4] for row in found})
+    rows = []
+    for pk, project_id, name, investment, region_id, reasons in found:
+        red = [r for r in reasons if r.get("level") == "red"] or reasons
+        rows.append(
+            RedProject(
+                pk=pk,
+                project_id=project_id,
+                name=name,
+                total_investment=investment,
+                region=regions[region_id],
+                red_reasons=[r.get("reason", "") for r in red if r.get("reason")],
+                red_rules=list(dict.fromkeys(r.get("rule", "") for r in red if r.get("rule"))),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class RedDivision:
+    """One division's red projects as the bulletin's summary row prints them."""
+
+    region: str
+    count: int
+    rules: list[tuple[str, int]]  # (rule name, projects), most first
+    named: list[str]  # its RED_NAMED_PER_DIVISION biggest projects (total investment), biggest first
+
+    @property
+    def rules_text(self) -> str:
+        return rules_text(self.rules)
+
+    @property
+    def projects_text(self) -> str:
+        """甲、乙、丙等12个 (or the names alone when all are named)."""
+        names = "、".join(self.named)
+        if self.count > len(self.named):
+            return _("%(names)s等%(n)s个") % {"names": names, "n": self.count}
+        return names
+
+
+def rules_text(rules: Sequence[tuple[str, int]]) -> str:
+    """开工预警12个、节点预警8个."""
+    return "、".join(_("%(rule)s%(n)s个") % {"rule": name, "n": n} for name, n in rules)
+
+
+def rule_counts(warnings, *, rule_names: dict[str, str]) -> list[tuple[str, int]]:
+    """(rule name, red projects that rule made red), most first; a project counts once a rule."""
+    counts: dict[str, int] = {}
     for warning in warnings:
-        reasons = [r.get("reason", "") for r in warning.reasons if r.get("level") == "red"]
-        warning.red_reasons = [r for r in reasons or [r.get("reason", "") for r in warning.reasons] if r]
-    return warnings
+        for code in warning.red_rules:
+            counts[code] = counts.get(code, 0) + 1
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [(rule_names.get(code, code), n) for code, n in ordered]
+
+
+def red_divisions(warnings, *, rule_names: dict[str, str]) -> list[RedDivision]:
+    groups: dict[str, list] = {}
+    for warning in warnings:
+        groups.setdefault(warning.region.label, []).append(warning)
+    return [
+        RedDivision(
+            region=region,
+            count=len(members),
+            rules=rule_counts(members, rule_names=rule_names),
+            named=[w.name for w in biggest(members, RED_NAMED_PER_DIVISION)],
+        )
+        for region, members in groups.items()
+    ]
+
+
+def biggest(warnings, n: int) -> list:
+    """The n projects of largest total investment (unknown last), ties in the list's order."""
+    ranked = sorted(enumerate(warnings), key=lambda item: (-(item[1].total_investment or 0), item[0]))
+    return [warning for _i, warning in ranked[:n]]
+
+
+def warning_rule_names(*, user) -> dict[str, str]:
+    from guatu.progress.selectors import warning_rule_list
+
+    return {rule.code: rule.name for rule in warning_rule_list(user=user)}
 
 
 def bulletin_content(
@@ -780,6 +1107,7 @@ def bulletin_content(
         units=list(units),
         red=red_projects(user=reader),
         problems=overdue_problems(user=reader, period=period, today=today),
+        rule_names=warning_rule_names(user=reader),
     )
 
 
@@ -868,6 +1196,97 @@ def ranking_table_rows(units) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
+def red_table(warnings) -> tuple[list[str], list[list[str]]]:
+    """Every red project: 序号, 项目名称, 所在地区, 红灯原因."""
+    rows = [
+        [str(i), w.name, w.region.label, "；".join(w.red_reasons)] for i, w in enumerate(warnings, start=1)
+    ]
+    return [_("序号"), _("项目名称"), _("所在地区"), _("红灯原因")], rows
+
+
+def problems_table(problems: Sequence[OverdueProblem]) -> tuple[list[str], list[list[str]]]:
+    headers = [_("序号"), _("问题"), _("项目"), _("推进主体"), _("牵头领导"), _("时限"), _("逾期天数")]
+    rows = [
+        [str(i), p.title, p.project, p.owner, p.lead_leader, chinese_date(p.due_date), str(p.days_overdue)]
+        for i, p in enumerate(problems, start=1)
+    ]
+    return headers, rows
+
+
+def red_section(doc: "Gongwen", content: BulletinContent, tables: int) -> int:
+    """The red projects: every one in a table when they are few; else a row per division with its
+    count, its projects per warning rule and its biggest projects by name ("等 N 个"), the totals over all of
+    them, and the full list in the annex. Returns the number of tables so far."""
+    total = len(content.red)
+    spread = "、".join(
+        _("%(region)s%(n)s个") % {"region": r, "n": n} for r, n in content.red_by_region.items()
+    )
+    doc.body(
+        _(
+            "全市共有%(n)s个项目亮红灯，其中%(spread)s（见表%(t)s），请所在县（市）区和推进单位逐一查明原因、限期整改。"
+        )
+        % {"n": total, "spread": spread, "t": tables + 1}
+    )
+    tables += 1
+    if not content.red_capped:
+        doc.caption(_("表%(t)s  红灯项目") % {"t": tables})
+        doc.table(*red_table(content.red), left_columns=(1, 3))
+        doc.after_table()
+        return tables
+    rules = rules_text(content.red_rule_counts)
+    if rules:
+        doc.body(
+            _("按触发的预警规则统计：%(rules)s（一个项目可同时触发几条规则，各项之和可多于红灯项目数）。")
+            % {"rules": rules}
+        )
+    doc.body(
+        _(
+            "表%(t)s按地区列出红灯项目数、各预警规则触发的项目数，并列举各地区总投资最大的%(k)s个项目；"
+            "全部%(n)s个红灯项目的名单及红灯原因见%(annex)s。"
+        )
+        % {"t": tables, "k": RED_NAMED_PER_DIVISION, "n": total, "annex": content.annex_label("red")}
+    )
+    doc.caption(_("表%(t)s  红灯项目分地区情况") % {"t": tables})
+    rows = [[d.region, str(d.count), d.rules_text, d.projects_text] for d in content.red_divisions]
+    rows.append([_("合计"), str(total), rules, _("名单见%(annex)s") % {"annex": content.annex_label("red")}])
+    doc.table([_("地区"), _("红灯项目数"), _("预警规则"), _("项目")], rows, left_columns=(2, 3))
+    doc.after_table()
+    return tables
+
+
+def problems_section(doc: "Gongwen", content: BulletinContent, tables: int) -> int:
+    """The overdue problems: every one when they are few; else the most overdue in the body, the
+    count per region over all of them, and the full list in the annex."""
+    total = len(content.problems)
+    if content.problems_capped:
+        spread = "、".join(
+            _("%(region)s%(n)s个") % {"region": r, "n": n} for r, n in content.problems_by_region.items()
+        )
+        doc.body(
+            _(
+                "全市共有%(n)s个问题已超过办理时限仍未解决，其中%(spread)s。逾期最久的%(k)s个见表%(t)s，"
+                "全部%(n)s个问题的清单见%(annex)s。请推进主体和牵头领导加快推进。"
+            )
+            % {
+                "n": total,
+                "spread": spread,
+                "k": len(content.problems_in_body),
+                "t": tables + 1,
+                "annex": content.annex_label("problems"),
+            }
+        )
+    else:
+        doc.body(
+            _("以下%(n)s个问题已超过办理时限仍未解决（见表%(t)s），请推进主体和牵头领导加快推进。")
+            % {"n": total, "t": tables + 1}
+        )
+    tables += 1
+    doc.caption(_("表%(t)s  逾期未解决问题") % {"t": tables})
+    doc.table(*problems_table(content.problems_in_body), left_columns=(1, 2, 3))
+    doc.after_table()
+    return tables
+
+
 def bulletin_write(content: BulletinContent) -> Gongwen:
     """Lay the content out as the bulletin."""
     doc = Gongwen(title=content.title, author=content.issuer, on=content.today)
@@ -909,63 +1328,28 @@ def bulletin_write(content: BulletinContent) -> Gongwen:
 
     doc.heading(1, _("红灯项目"))
     if content.red:
-        spread = "、".join(
-            _("%(region)s%(n)s个") % {"region": r, "n": n} for r, n in content.red_by_region.items()
-        )
-        doc.body(
-            _(
-                "全市共有%(n)s个项目亮红灯，其中%(spread)s（见表%(t)s），请所在县（市）区和推进单位逐一查明原因、限期整改。"
-            )
-            % {"n": len(content.red), "spread": spread, "t": tables + 1}
-        )
-        tables += 1
-        doc.caption(_("表%(t)s  红灯项目") % {"t": tables})
-        rows = [
-            [str(i), w.project.name, w.region.label, "；".join(w.red_reasons)]
-            for i, w in enumerate(content.red, start=1)
-        ]
-        doc.table(
-            [_("序号"), _("项目名称"), _("所在地区"), _("红灯原因")],
-            rows,
-            left_columns=(1, 3),
-        )
-        doc.after_table()
+        tables = red_section(doc, content, tables)
     else:
         doc.body(_("本期没有亮红灯的项目。"))
 
     if content.problems:
         doc.heading(1, _("逾期未解决问题"))
-        doc.body(
-            _("以下%(n)s个问题已超过办理时限仍未解决（见表%(t)s），请推进主体和牵头领导加快推进。")
-            % {"n": len(content.problems), "t": tables + 1}
-        )
-        tables += 1
-        doc.caption(_("表%(t)s  逾期未解决问题") % {"t": tables})
-        rows = [
-            [
-                str(i),
-                p.title,
-                p.project,
-                p.owner,
-                p.lead_leader,
-                chinese_date(p.due_date),
-                str(p.days_overdue),
-            ]
-            for i, p in enumerate(content.problems, start=1)
-        ]
-        doc.table(
-            [_("序号"), _("问题"), _("项目"), _("推进主体"), _("牵头领导"), _("时限"), _("逾期天数")],
-            rows,
-            left_columns=(1, 2, 3),
-        )
-        doc.after_table()
+        tables = problems_section(doc, content, tables)
 
     doc.body(
         _(
             "各地各部门要对照目标任务，倒排工期、挂图作战，以月保季、以季保年；亮红灯项目所在地区和推进单位要逐一查明原因、限期整改，确保完成全年目标任务。"
         )
     )
+    if content.annexes:
+        doc.annex_note([content.annex_title(key) for key in content.annexes])
     doc.signature(issuer=content.issuer, on=content.today)
+    for key in content.annexes:
+        doc.annex(content.annex_label(key), content.annex_title(key))
+        if key == "red":
+            doc.table(*red_table(content.red), left_columns=(1, 3))
+        else:
+            doc.table(*problems_table(content.problems), left_columns=(1, 2, 3))
     doc.imprint(
         copy_to=_("市委办公室，市人大常委会办公室，市政府办公室，市政协办公室"),
         printer=content.issuer,

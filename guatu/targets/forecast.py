@@ -39,18 +39,11 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from guatu.targets.metrics import (
-    METRICS,
-    Metric,
-    get_metric,
-    metric_name,
-    scope_projects,
-    with_events,
-)
-from guatu.targets.metrics import actual as metric_actual
+from guatu.targets.metrics import METRICS, Metric, Scope, actuals, get_metric, metric_name, scope_projects
 from guatu.targets.models import Comparator, Target
 from guatu.targets.periods import Period
 
@@ -171,20 +164,24 @@ def _q(value: Decimal) -> Decimal:
     return value.quantize(CENT)
 
 
+def _facts(projects):
+    """The projects' event days as the rollups keep them: no subquery per project."""
+    from guatu.targets.models import ProjectRollup
+
+    return ProjectRollup.objects.filter(project__in=projects.values("pk"))
+
+
 def on_time_rate(projects, metric: Metric, today: dt.date) -> tuple[Decimal, int]:
     """The share of the scope's projects planned in the last year that reached the metric's event
     by the planned day + 30 days, and how many projects that share is of. 0.5 below 5 projects."""
     since = today - dt.timedelta(days=HISTORY_DAYS)
-    rows = (
-        with_events(projects, metric.event)
-        .filter(**{f"{metric.planned}__gte": since, f"{metric.planned}__lte": today})
-        .values_list(metric.event, metric.planned)
+    grace = dt.timedelta(days=ON_TIME_GRACE_DAYS)
+    planned = _facts(projects).filter(**{f"{metric.planned}__gte": since, f"{metric.planned}__lte": today})
+    counts = planned.aggregate(
+        total=Count("pk"),
+        on_time=Count("pk", filter=Q(**{f"{metric.event}__lte": F(metric.planned) + grace})),
     )
-    total = on_time = 0
-    for event_day, planned_day in rows:
-        total += 1
-        if event_day is not None and event_day <= planned_day + dt.timedelta(days=ON_TIME_GRACE_DAYS):
-            on_time += 1
+    total, on_time = counts["total"], counts["on_time"]
     if total < MIN_HISTORY:
         return FALLBACK_RATE, total
     return Decimal(on_time) / Decimal(total), total
@@ -194,7 +191,7 @@ def pipeline_count(projects, metric: Metric, period: Period, today: dt.date) -> 
     """Projects without the event yet, planned to reach it after today and within the period."""
     after = max(today, period.start - dt.timedelta(days=1))
     return (
-        with_events(projects, metric.event)
+        _facts(projects)
         .filter(
             **{
                 f"{metric.event}__isnull": True,
@@ -236,8 +233,7 @@ def forecast_target(target: Target, *, today: dt.date | None = None) -> TargetRo
     today = today or timezone.localdate()
     metric = get_metric(target.metric)
     period = Period.parse(target.period)
-    projects = scope_projects(region=target.region, unit=target.unit)
-    actual = metric_actual(target.metric, projects, period, today, region=target.region, unit=target.unit)
+    actual = actuals(target.metric, [Scope("target", target.region, target.unit)], period, today)["target"]
     parts_total, parts_gap = _parts(target)
     row = TargetRow(
         target=target,
@@ -261,6 +257,7 @@ def forecast_target(target: Target, *, today: dt.date | None = None) -> TargetRo
         row.forecast_low, row.forecast_high = _q(actual - RATE_BAND), _q(actual + RATE_BAND)
     elif metric.event and metric.planned:
         row.method = "pipeline"
+        projects = scope_projects(region=target.region, unit=target.unit)
         n = pipeline_count(projects, metric, period, today)
         p, _history = on_time_rate(projects, metric, today)
         row.pipeline, row.on_time_rate = n, _q(p)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db.models import (
+    Case,
     Count,
     DateField,
     DecimalField,
@@ -29,13 +30,15 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Greatest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from guatu.progress.models import MonthlyReport
 from guatu.projects.models import Milestone, MilestoneKind, Project, StageChange
+from guatu.targets import rollups
 from guatu.targets.periods import Period
 
 if TYPE_CHECKING:
@@ -241,11 +244,8 @@ def _event_count(event: str) -> Callable[[QuerySet, Period, dt.date], Decimal]:
 
 def _event_count_grouped(event: str) -> Callable[..., dict[Hashable, Decimal]]:
     def grouped(scopes: Iterable[Scope], period: Period, today: dt.date) -> dict[Hashable, Decimal]:
-        until = min(period.end, today)
-        qs = with_events(Project.objects.all(), event).filter(
-            **{f"{event}__gte": period.start, f"{event}__lte": until}
-        )
-        return _counts(_project_totals(scopes, qs, n=Count("pk")))
+        found = rollups.ScopeIndex(scopes).flow(event, event, period.start, min(period.end, today))
+        return {key: Decimal(v) for key, v in found.items()}
 
     return grouped
 
@@ -263,13 +263,30 @@ def _started_or_resumed(projects: QuerySet, period: Period, today: dt.date) -> D
 def _started_or_resumed_qs(projects: QuerySet, period: Period, today: dt.date) -> QuerySet:
     until = min(period.end, today)
     qs = with_events(projects, "started_day", "completed_day").filter(started_day__lte=until)
-    return qs.filter(Q(completed_day__isnull=True) | Q(completed_day__gte=period.start))
+    # A completion recorded before the start is read as ending on the start (the rollups'
+    # "ended" month is the later of the two).
+    ended = Case(
+        When(completed_day__isnull=True, then=None),
+        default=Greatest("completed_day", "started_day"),
+        output_field=DateField(),
+    )
+    return qs.annotate(ended_day=ended).filter(Q(ended_day__isnull=True) | Q(ended_day__gte=period.start))
 
 
 def _started_or_resumed_grouped(scopes: Iterable[Scope], period: Period, today: dt.date) -> dict:
-    return _counts(
-        _project_totals(scopes, _started_or_resumed_qs(Project.objects.all(), period, today), n=Count("pk"))
-    )
+    """Started by the period's end (or today), minus those that ended before it began: from the
+    rollups while the period has begun; a period still to come is counted from the projects."""
+    scopes = list(scopes)
+    until = min(period.end, today)
+    if until < period.start:
+        totals = _project_totals(
+            scopes, _started_or_resumed_qs(Project.objects.all(), period, today), n=Count("pk")
+        )
+        return _counts(totals)
+    index = rollups.ScopeIndex(scopes)
+    started = index.flow("started_day", "started_day", rollups.STOCK, until)
+    ended = index.sum("ended", rollups.STOCK, rollups.month_of(period.start - dt.timedelta(days=1)))
+    return {key: Decimal(started[key] - ended[key]) for key in started}
 
 
 def _months(period: Period, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -291,8 +308,8 @@ def investment_done(projects: QuerySet, start: dt.date, until: dt.date) -> Decim
 def investment_done_grouped(
     scopes: Iterable[Scope], start: dt.date, until: dt.date
 ) -> dict[Hashable, Decimal]:
-    totals = _report_totals(scopes, _reports(start, until), total=Sum("investment_done"))
-    return {key: values["total"].quantize(Decimal("0.01")) for key, values in totals.items()}
+    found = rollups.ScopeIndex(scopes).sum("investment_done", start.replace(day=1), until)
+    return {key: rollups.amount(v) for key, v in found.items()}
 
 
 def _investment(projects: QuerySet, period: Period, today: dt.date) -> Decimal:
@@ -323,15 +340,16 @@ def _start_rate(projects: QuerySet, period: Period, today: dt.date) -> Decimal |
 def _start_rate_grouped(
     scopes: Iterable[Scope], period: Period, today: dt.date
 ) -> dict[Hashable, Decimal | None]:
-    """Both parts in one query per kind of scope: the planned, and of them the started."""
-    planned = with_events(_planned_starts(Project.objects.all(), period, today), "started_day")
-    totals = _project_totals(
-        scopes,
-        planned,
-        planned=Count("pk"),
-        started=Count("pk", filter=Q(started_day__isnull=False, started_day__lte=today)),
+    """The planned and, of them, the started, from the rollups; a start recorded after today
+    (a date typed ahead) is taken off as the raw count leaves it out."""
+    index = rollups.ScopeIndex(scopes)
+    until = min(period.end, today)
+    planned = index.flow("planned_start", "planned_start", period.start, until)
+    started = index.flow("planned_started", "planned_start", period.start, until, started_day__isnull=False)
+    ahead = index.count(
+        "started_day", today, rollups.FAR, planned_start__gte=period.start, planned_start__lte=until
     )
-    return {key: percent(Decimal(v["started"]), Decimal(v["planned"])) for key, v in totals.items()}
+    return {key: percent(Decimal(started[key] - ahead[key]), Decimal(planned[key])) for key in planned}
 
 
 def _not_started_on_time(projects: QuerySet, period: Period, today: dt.date) -> Decimal:
@@ -349,8 +367,11 @@ def _not_started_on_time_qs(projects: QuerySet, period: Period, today: dt.date) 
 
 
 def _not_started_on_time_grouped(scopes: Iterable[Scope], period: Period, today: dt.date) -> dict:
-    qs = _not_started_on_time_qs(Project.objects.all(), period, today)
-    return _counts(_project_totals(scopes, qs, n=Count("pk")))
+    until = min(period.end, today - dt.timedelta(days=START_GRACE_DAYS))
+    found = rollups.ScopeIndex(scopes).flow(
+        "late_start", "planned_start", period.start, until, late_start=True
+    )
+    return {key: Decimal(v) for key, v in found.items()}
 
 
 def annual_plan(projects: QuerySet) -> Decimal:
@@ -368,14 +389,11 @@ def _plan_completion(projects: QuerySet, period: Period, today: dt.date) -> Deci
 
 
 def _plan_completion_grouped(scopes: Iterable[Scope], period: Period, today: dt.date) -> dict:
-    """The two parts grouped apart (reports and projects are different rows): two queries per
-    kind of scope."""
     scopes = list(scopes)
     done = investment_done_grouped(scopes, dt.date(period.year, 1, 1), min(period.end, today))
-    plans = _project_totals(scopes, Project.objects.all(), plan=Sum("annual_planned_investment"))
-    return {
-        key: percent(done[key], plans[key]["plan"] * Decimal(period.last_month) / Decimal(12)) for key in done
-    }
+    plans = rollups.ScopeIndex(scopes).sum("annual_plan")
+    share = Decimal(period.last_month) / Decimal(12)
+    return {key: percent(done[key], rollups.amount(plans[key]) * share) for key in done}
 
 
 _CATALOGUE = [

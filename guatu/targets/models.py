@@ -188,3 +188,68 @@ class SchemeItem(models.Model):
 
     def __str__(self) -> str:
         return self.label or self.metric
+
+
+class ProjectRollup(models.Model):
+    """One project's share of the rollups as last applied, and the event days it was computed from.
+
+    Kept so a change to the project can be applied as a difference (new share minus this one)
+    instead of a rescan, and so the few figures that cut a month at today can be corrected by an
+    indexed range over event days. No foreign-key constraint: the row outlives its project's
+    deletion just long enough for that deletion's share to be taken off."""
+
+    project = models.OneToOneField(
+        "projects.Project", models.DO_NOTHING, primary_key=True, db_constraint=False, related_name="+"
+    )
+    region = models.IntegerField(default=0)  # where the share was counted (ids, not keys: see above)
+    chain = models.IntegerField(default=0)
+    kind = models.CharField(max_length=20, blank=True)
+    signed_day = models.DateField(null=True)
+    started_day = models.DateField(null=True)
+    completed_day = models.DateField(null=True)
+    in_production_day = models.DateField(null=True)
+    at_capacity_day = models.DateField(null=True)
+    planned_start = models.DateField(null=True)
+    planned_completion = models.DateField(null=True)
+    late_start = models.BooleanField(default=False)
+    units = models.JSONField(default=list)  # the departments it also counts for
+    share = models.JSONField(default=list)  # [[measure, month, value], …] for each of those
+
+    class Meta:
+        indexes = [
+            models.Index(fields=[f], name=f"rollup_fact_{f}")
+            for f in ("signed_day", "started_day", "completed_day", "in_production_day",
+                      "at_capacity_day", "planned_start", "planned_completion")
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"share of project #{self.project_id}"
+
+
+class Rollup(models.Model):
+    """A sum over projects per (unit, region, chain, kind, measure, month): what the war map,
+    rankings, targets and bulletin read instead of scanning projects.
+
+    unit 0 holds the region's figures; unit N the same figures of the projects unit N is a
+    department of. chain 0 and kind "" are projects without them. Stock measures (project count,
+    planned investment, stage, light) sit on month STOCK; flows (events, investment done) on the
+    first day of their month. Values are integers: counts, or amounts in hundredths of 万元, so that
+    sums are exact on every database."""
+
+    unit = models.IntegerField()
+    region = models.IntegerField()
+    chain = models.IntegerField()
+    kind = models.CharField(max_length=20)
+    measure = models.CharField(max_length=40)
+    month = models.DateField()
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["measure", "unit", "month", "region", "chain", "kind"], name="rollup_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measure} {self.month} unit {self.unit} region {self.region} = {self.value}"

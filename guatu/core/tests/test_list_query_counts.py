@@ -283,11 +283,13 @@ CASES = [
     # API lists
     Case("api:project-list", "city", projects),
     Case("api:project-list?stage=planning&region=211302", "city", projects),
+    Case("api:project-list?cursor=", "city", projects),
     Case("api:region-list", "city", nothing),
     Case("api:unit-list", "city", units),
     Case("api:chain-list", "city", chains),
     Case("api:approval-list", "city", generated, count(Project)),
     Case("api:warning-list", "city", generated, count(ProjectWarning)),
+    Case("api:warning-list?cursor=", "city", generated, count(ProjectWarning)),
     Case("api:report-list", "city", generated, count(MonthlyReport)),
     pytest.param(
         Case("api:target-list", "city", targets, count(Target)),

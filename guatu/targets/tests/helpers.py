@@ -8,6 +8,7 @@ from django.utils import timezone
 from guatu.core.testing import make_project
 from guatu.progress.models import MonthlyReport, ReportStatus
 from guatu.projects.models import Milestone, Stage, StageChange
+from guatu.targets.rollups import refresh_projects
 
 
 def project(world, *, region=None, stage="planning", **data):
@@ -24,6 +25,7 @@ def entered(p, stage: str, day: dt.date) -> StageChange:
     change = StageChange.objects.create(project=p, from_stage=p.stage, to_stage=Stage.objects.get(code=stage))
     at = timezone.make_aware(dt.datetime(day.year, day.month, day.day, 12))
     StageChange.objects.filter(pk=change.pk).update(at=at)
+    refresh_projects([p.pk])  # the update bypasses the signals that keep the rollups
     return change
 
 

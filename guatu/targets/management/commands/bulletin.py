@@ -48,4 +48,9 @@ class Command(BaseCommand):
             f"已写入 {output}（{len(data) // 1024} KB）：{content.title}，{content.document_number}，"
             f"目标 {len(content.targets)} 项，排名 {len(content.units)} 个单位，"
             f"红灯项目 {len(content.red)} 个，逾期问题 {len(content.problems)} 个"
+            + (
+                f"；附件：{'、'.join(content.annex_title(key) for key in content.annexes)}"
+                if content.annexes
+                else ""
+            )
         )
