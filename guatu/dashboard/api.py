@@ -139,7 +139,8 @@ class SummarySerializer(serializers.Serializer):
     overdue_problems = OverdueProblemSerializer(
         many=True, help_text=gettext_lazy("超期最久的问题（前 10 个）")
     )
-    direct_line = DirectLineSerializer(many=True, help_text=gettext_lazy("直通车待办"))
+    direct_line = DirectLineSerializer(many=True, help_text=gettext_lazy("直通车待办（等待最久的前 10 件）"))
+    direct_line_count = serializers.IntegerField(help_text=gettext_lazy("直通车待办总数"))
 
 
 def summary_data(result: dict) -> dict:

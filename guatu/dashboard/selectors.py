@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Count, DecimalField, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, IntegerField, Max, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -325,6 +326,54 @@ def _reason_texts(warning) -> list[str]:
     ]
 
 
+def _of_projects(flt: DashboardFilter, projects: QuerySet[Project]) -> Q:
+    """Rows of the dashboard's projects. Unfiltered, restrict() on the rows themselves already
+    keeps them to the user's projects, and the semi-join over every project is spared."""
+    if flt.chain is None and not flt.kind and flt.division is None:
+        return Q()
+    return Q(project__in=projects.values("pk"))
+
+
+FUNNEL_SECONDS = 600
+
+
+def _leads_version() -> tuple:
+    """What changes whenever a lead, its stage history or a registry project's stage changes:
+    the funnel computed for one version stays right until the next."""
+    from guatu.attraction.models import Lead, LeadStageChange
+    from guatu.projects.models import StageChange
+
+    leads = Lead.objects.aggregate(n=Count("pk"), at=Max("updated_at"))
+    return (
+        leads["n"],
+        leads["at"].isoformat() if leads["at"] else "",
+        LeadStageChange.objects.aggregate(m=Max("pk"))["m"],
+        StageChange.objects.aggregate(m=Max("pk"))["m"],
+    )
+
+
+def cached_funnel(*, user, period: Period, region, chain, today: dt.date):
+    """The attraction funnel, computed once per user, filter and version of the leads: it walks
+    every lead in Python (its stays and rates are not sums), which is the war map's one cost that
+    grows with the data, so it is reused until a lead or a stage change is written."""
+    key = "guatu:funnel:" + ":".join(
+        str(part)
+        for part in (
+            user.pk,
+            period,
+            region.pk if region else "",
+            chain.pk if chain else "",
+            today,
+            *_leads_version(),
+        )
+    )
+    found = cache.get(key)
+    if found is None:
+        found = funnel(user=user, period=period, region=region, chain=chain, today=today)
+        cache.set(key, found, FUNNEL_SECONDS)
+    return found
+
+
 def summary(*, user, flt: DashboardFilter, today: dt.date | None = None) -> dict:
     """Everything around the map for the filters, in the user's scope: per county-level division
     and in total (project count, investment, plan, investment done in the period, plan completion,
@@ -367,24 +416,25 @@ def summary(*, user, flt: DashboardFilter, today: dt.date | None = None) -> dict
 
     red = list(
         restrict(ProjectWarning.objects, user, "view")
-        .filter(project__in=projects.values("pk"), level__code="red")
+        .filter(_of_projects(flt, projects), level__code="red")
         .select_related("project", "region", "level")
         .order_by("region__code", "project__name", "project_id")[:TOP]
     )
     attach_reason_rows(user=user, warnings=red)
 
-    problems = problem_selectors.problem_queryset(user=user).filter(project__in=projects.values("pk"))
+    problems = problem_selectors.problem_queryset(user=user).filter(_of_projects(flt, projects))
     overdue = list(
         problems.filter(status__is_closed=False, due_date__lt=today).order_by("due_date", "id")[:TOP]
     )
 
-    queue = [
-        row
-        for row in problem_selectors.direct_line_inbox(user=user, today=today)
-        if (flt.chain is None or row.problem.project.chain_id == flt.chain.pk)
-        and (not flt.kind or row.problem.project.kind == flt.kind)
-        and (flt.division is None or row.problem.region_id == flt.division.pk)
-    ]
+    # The 直通车 queue: its first TOP waiting longest, and how many wait in all.
+    queue = problem_selectors.direct_line_queryset(user=user, today=today)
+    if flt.chain is not None:
+        queue = queue.filter(project__chain=flt.chain)
+    if flt.kind:
+        queue = queue.filter(project__kind=flt.kind)
+    if flt.division is not None:
+        queue = queue.filter(region=flt.division)
 
     scheme, ranking = ranking_for(user=user, period=period, today=today)
     return {
@@ -402,12 +452,15 @@ def summary(*, user, flt: DashboardFilter, today: dt.date | None = None) -> dict
         "targets": _targets(user=user, period=period, today=today, division=flt.division),
         "scheme": scheme,
         "ranking": ranking,
-        "attraction": funnel(user=user, period=period, region=flt.division, chain=flt.chain, today=today),
+        "attraction": cached_funnel(
+            user=user, period=period, region=flt.division, chain=flt.chain, today=today
+        ),
         "red": [{"warning": w, "reasons": _reason_texts(w)} for w in red],
         "overdue_problems": [
             {"problem": p, "overdue_days": problem_selectors.overdue_days(p, today)} for p in overdue
         ],
-        "direct_line": queue,
+        "direct_line": problem_selectors.direct_line_rows(problems=list(queue[:TOP]), today=today),
+        "direct_line_count": queue.count(),
     }
 
 

@@ -162,6 +162,7 @@ def test_overdue_problems_and_direct_line(world, data):
     assert [r["problem"] for r in result["overdue_problems"]] == [late, later]
     assert result["overdue_problems"][0]["overdue_days"] == 45
     assert [row.problem for row in result["direct_line"]] == [later]
+    assert result["direct_line_count"] == 1
     county = summary(user=world.users["county"], flt=Q2, today=TODAY)
     assert [r["problem"] for r in county["overdue_problems"]] == [late]
 
@@ -186,6 +187,8 @@ def test_query_count_does_not_grow_with_projects(world, django_assert_max_num_qu
     with django_assert_max_num_queries(len(few.captured_queries)):
         result = summary(user=user, flt=Q2, today=TODAY)
     assert result["total"]["projects"] == 33
+    # The 直通车 card: the ten waiting longest, and how many wait in all.
+    assert result["direct_line_count"] == 33 and len(result["direct_line"]) == 10
 
 
 def make_target(metric, value, *, period, region):
