@@ -188,3 +188,8 @@ if problems:
 print("没有丢失的更新：每份月报的版本号恰为初始版本加上被接受的写入次数，内容是版本号最高的那次写入")
 PY
 )"
+
+# The writes changed reported investment under contention: the rollups must still equal a
+# recomputation from the raw tables (exit 1 otherwise).
+echo "检查汇总：与原始数据逐项比对……" >&2
+$GUATU rollup_verify
