@@ -34,9 +34,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--speech-chars", type=int, default=SPEECH_CHARS, help="抽取测试的字数（默认 200000）"
         )
-        parser.add_argument(
-            "--no-bulletin", action="store_true", help="不测通报"
-        )
+        parser.add_argument("--no-bulletin", action="store_true", help="不测通报")
         parser.add_argument("--today", help="按哪一天计算，格式 YYYY-MM-DD（默认今天）")
         parser.add_argument("--json", action="store_true", help="只输出 JSON")
 
