@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, serializers
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.settings import api_settings
 
 from guatu.core.exceptions import Conflict
@@ -88,6 +89,15 @@ class RestrictedViewSetMixin:
 
     def get_queryset(self):
         return restrict(super().get_queryset(), self.request.user, self.restrict_action)
+
+    def dispatch(self, request, *args, **kwargs):
+        # A write and the answer that reads the row back share one transaction: the answer is
+        # the state this write left, while its locks keep the next writer waiting, never a later
+        # writer's (which a read after the commit could show).
+        if request.method in SAFE_METHODS:
+            return super().dispatch(request, *args, **kwargs)
+        with transaction.atomic():
+            return super().dispatch(request, *args, **kwargs)
 
 
 def _request_user(field):

@@ -273,6 +273,15 @@ def rebuild(*, progress=None) -> int:
     return len(ids)
 
 
+def fill_after_migrate(sender, using="default", **kwargs) -> None:
+    """An existing database migrated to the rollups has projects and no shares yet: fill them
+    once, so the war map does not read empty sums until someone runs rollup_verify --rebuild."""
+    from guatu.projects.models import Project
+
+    if not ProjectRollup.objects.using(using).exists() and Project.objects.using(using).exists():
+        rebuild()
+
+
 def differences(*, progress=None) -> list[str]:
     """Every way the stored rollups differ from a recomputation from the raw tables, in words."""
     from guatu.projects.models import Project

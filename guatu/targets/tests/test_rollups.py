@@ -226,3 +226,11 @@ class RollupVerifyCommand(TestCase):
         assert not rollups.ProjectRollup.objects.exists()
         assert not Rollup.objects.exclude(value=0).exists()
         assert rollups.differences() == []
+
+    def test_migrating_a_database_with_projects_and_no_shares_fills_them(self):
+        p = make_project(self.world, stage="started", planned_start=dt.date(2026, 3, 2))
+        Rollup.objects.all().delete()
+        rollups.ProjectRollup.objects.all().delete()  # as before the rollups existed
+        call_command("migrate", verbosity=0)
+        assert rollups.ProjectRollup.objects.filter(project=p).exists()
+        assert rollups.differences() == []
