@@ -2,6 +2,7 @@
 
 # --- targets
 from django.core.exceptions import ValidationError
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -14,7 +15,7 @@ from guatu.core.db_router import lagging_reads
 from guatu.targets import scoring
 from guatu.targets import selectors as target_selectors
 from guatu.targets.filters import TargetFilterSet
-from guatu.targets.forecast import forecast_target
+from guatu.targets.forecast import forecast_targets
 from guatu.targets.models import SchemeGroup, ScoringScheme, Target
 from guatu.targets.periods import Period
 
@@ -78,13 +79,28 @@ class TargetSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, instance):
-        today = self.context.get("today") or timezone.localdate()
-        request = self.context.get("request")
-        instance.row = forecast_target(instance, today=today)
-        instance.part_rows = target_selectors.target_part_rows(
-            user=getattr(request, "user", None), target=instance, today=today
-        )
+        if not hasattr(instance, "row"):  # a list page attaches every row at once (attach_rows)
+            request = self.context.get("request")
+            attach_rows([instance], user=getattr(request, "user", None), today=self.context.get("today"))
         return super().to_representation(instance)
+
+
+def attach_rows(targets, *, user, today=None) -> None:
+    """Each target's row (actual, forecast, status) and its visible parts' rows, for all the
+    targets at once: a fixed number of queries however many targets and periods."""
+    today = today or timezone.localdate()
+    targets = list(targets)
+    prefetch_related_objects(targets, "parts")  # each row's split check reads its parts
+    for target, row in zip(targets, forecast_targets(targets, today=today), strict=True):
+        target.row, target.part_rows = row, []
+    by_pk = {t.pk: t for t in targets}
+    parts = list(
+        target_selectors.target_queryset(user=user)
+        .filter(parent__in=list(by_pk))
+        .order_by("parent", "region__code", "unit__name")
+    )
+    for part, row in zip(parts, forecast_targets(parts, today=today), strict=True):
+        by_pk[part.parent_id].part_rows.append(row)
 
 
 class TargetViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
@@ -98,6 +114,12 @@ class TargetViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return target_selectors.target_queryset(user=self.request.user, action=self.restrict_action)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            attach_rows(page, user=self.request.user)
+        return page
 
 
 # --- rankings

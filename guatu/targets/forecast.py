@@ -43,7 +43,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from guatu.targets.metrics import METRICS, Metric, Scope, actuals, get_metric, metric_name, scope_projects
+from guatu.targets.metrics import METRICS, Metric, Scope, actuals_batch, get_metric, metric_name
 from guatu.targets.models import Comparator, Target
 from guatu.targets.periods import Period
 
@@ -230,10 +230,49 @@ def _parts(target: Target) -> tuple[Decimal | None, Decimal | None]:
 
 def forecast_target(target: Target, *, today: dt.date | None = None) -> TargetRow:
     """The actual so far, the forecast band at the period's end and the status of one target."""
+    return forecast_targets([target], today=today)[0]
+
+
+def forecast_targets(targets, *, today: dt.date | None = None) -> list[TargetRow]:
+    """forecast_target for many targets (a list page) in a fixed number of queries, whatever the
+    number of targets and periods: the actuals, the pipelines and the on-time rates are each read
+    for all targets at once (metrics without a batched form are still read one by one)."""
+    from guatu.targets import rollups
+
     today = today or timezone.localdate()
+    targets = list(targets)
+    periods = {i: Period.parse(t.period) for i, t in enumerate(targets)}
+    scopes = {i: Scope(i, t.region, t.unit) for i, t in enumerate(targets)}
+    found = actuals_batch([(i, t.metric, scopes[i], periods[i]) for i, t in enumerate(targets)], today)
+    pipelines: dict = {}
+    rates: dict = {}
+    by_metric: dict[str, list] = {}
+    for key, t in enumerate(targets):
+        metric = get_metric(t.metric)
+        if metric.event and metric.planned and today <= periods[key].end:
+            by_metric.setdefault(t.metric, []).append(key)
+    for code, keys in by_metric.items():
+        metric = get_metric(code)
+        index = rollups.ScopeIndex([scopes[k] for k in keys])
+        spans = {k: (max(today, periods[k].start - dt.timedelta(days=1)), periods[k].end) for k in keys}
+        pipelines.update(index.count(metric.planned, spans, **{f"{metric.event}__isnull": True}))
+        since = today - dt.timedelta(days=HISTORY_DAYS + 1)
+        history = dict.fromkeys(keys, (since, today))
+        grace = dt.timedelta(days=ON_TIME_GRACE_DAYS)
+        totals = index.count(metric.planned, history)
+        on_time = index.count(metric.planned, history, **{f"{metric.event}__lte": F(metric.planned) + grace})
+        for k in keys:
+            total = totals[k]
+            rate = FALLBACK_RATE if total < MIN_HISTORY else Decimal(on_time[k]) / Decimal(total)
+            rates[k] = (rate, total)
+    return [
+        _row(t, found[key], periods[key], today, pipeline=pipelines.get(key), rate=rates.get(key))
+        for key, t in enumerate(targets)
+    ]
+
+
+def _row(target: Target, actual, period: Period, today: dt.date, *, pipeline, rate) -> TargetRow:
     metric = get_metric(target.metric)
-    period = Period.parse(target.period)
-    actual = actuals(target.metric, [Scope("target", target.region, target.unit)], period, today)["target"]
     parts_total, parts_gap = _parts(target)
     row = TargetRow(
         target=target,
@@ -257,9 +296,7 @@ def forecast_target(target: Target, *, today: dt.date | None = None) -> TargetRo
         row.forecast_low, row.forecast_high = _q(actual - RATE_BAND), _q(actual + RATE_BAND)
     elif metric.event and metric.planned:
         row.method = "pipeline"
-        projects = scope_projects(region=target.region, unit=target.unit)
-        n = pipeline_count(projects, metric, period, today)
-        p, _history = on_time_rate(projects, metric, today)
+        n, (p, _history) = pipeline, rate
         row.pipeline, row.on_time_rate = n, _q(p)
         row.forecast, row.forecast_low, row.forecast_high = _pipeline(actual, n, p)
     else:

@@ -68,6 +68,20 @@ class Metric:
     # scope (a project metric over all projects of the scope, as rankings read them). None where
     # the metric has no such form; callers then compute it scope by scope.
     grouped: Callable[..., dict[Hashable, Decimal | None]] | None = None
+    # The metric for many scopes, each with its own period, in a fixed number of queries:
+    # batched(index, {scope key: period}, today) over a rollups.ScopeIndex of the scopes. Where
+    # given, the grouped form is this one with one period for all.
+    batched: Callable[..., dict[Hashable, Decimal | None]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.batched is not None and self.grouped is None:
+            batched = self.batched
+
+            def grouped(scopes, period, today):
+                index = rollups.ScopeIndex(scopes)
+                return batched(index, dict.fromkeys(index.keys, period), today)
+
+            object.__setattr__(self, "grouped", grouped)
 
 
 class Scope(NamedTuple):
@@ -242,12 +256,19 @@ def _event_count(event: str) -> Callable[[QuerySet, Period, dt.date], Decimal]:
     return compute
 
 
-def _event_count_grouped(event: str) -> Callable[..., dict[Hashable, Decimal]]:
-    def grouped(scopes: Iterable[Scope], period: Period, today: dt.date) -> dict[Hashable, Decimal]:
-        found = rollups.ScopeIndex(scopes).flow(event, event, period.start, min(period.end, today))
+Periods = Mapping[Hashable, Period]
+
+
+def _until(periods: Periods, today: dt.date) -> dict[Hashable, tuple[dt.date, dt.date]]:
+    return {key: (p.start, min(p.end, today)) for key, p in periods.items()}
+
+
+def _event_count_batched(event: str) -> Callable[..., dict[Hashable, Decimal]]:
+    def batched(index: "rollups.ScopeIndex", periods: Periods, today: dt.date) -> dict[Hashable, Decimal]:
+        found = index.flow(event, event, _until(periods, today))
         return {key: Decimal(v) for key, v in found.items()}
 
-    return grouped
+    return batched
 
 
 def _counts(totals: Mapping[Hashable, Mapping[str, Decimal]], name: str = "n") -> dict[Hashable, Decimal]:
@@ -273,20 +294,23 @@ def _started_or_resumed_qs(projects: QuerySet, period: Period, today: dt.date) -
     return qs.annotate(ended_day=ended).filter(Q(ended_day__isnull=True) | Q(ended_day__gte=period.start))
 
 
-def _started_or_resumed_grouped(scopes: Iterable[Scope], period: Period, today: dt.date) -> dict:
+def _started_or_resumed_batched(index: "rollups.ScopeIndex", periods: Periods, today: dt.date) -> dict:
     """Started by the period's end (or today), minus those that ended before it began: from the
     rollups while the period has begun; a period still to come is counted from the projects."""
-    scopes = list(scopes)
-    until = min(period.end, today)
-    if until < period.start:
-        totals = _project_totals(
-            scopes, _started_or_resumed_qs(Project.objects.all(), period, today), n=Count("pk")
-        )
-        return _counts(totals)
-    index = rollups.ScopeIndex(scopes)
-    started = index.flow("started_day", "started_day", rollups.STOCK, until)
-    ended = index.sum("ended", rollups.STOCK, rollups.month_of(period.start - dt.timedelta(days=1)))
-    return {key: Decimal(started[key] - ended[key]) for key in started}
+    begun = {key: p for key, p in periods.items() if min(p.end, today) >= p.start}
+    started = index.flow(
+        "started_day", "started_day", {key: (rollups.STOCK, min(p.end, today)) for key, p in begun.items()}
+    )
+    ended = index.sum(
+        "ended",
+        {key: (rollups.STOCK, rollups.month_of(p.start - dt.timedelta(days=1))) for key, p in begun.items()},
+    )
+    found = {key: Decimal(started[key] - ended[key]) for key in begun}
+    for period in {p for key, p in periods.items() if key not in begun}:
+        scopes = [index.scopes[key] for key, p in periods.items() if p == period and key not in begun]
+        qs = _started_or_resumed_qs(Project.objects.all(), period, today)
+        found.update(_counts(_project_totals(scopes, qs, n=Count("pk"))))
+    return found
 
 
 def _months(period: Period, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -308,7 +332,15 @@ def investment_done(projects: QuerySet, start: dt.date, until: dt.date) -> Decim
 def investment_done_grouped(
     scopes: Iterable[Scope], start: dt.date, until: dt.date
 ) -> dict[Hashable, Decimal]:
-    found = rollups.ScopeIndex(scopes).sum("investment_done", start.replace(day=1), until)
+    scopes = list(scopes)
+    return _investment_between(
+        rollups.ScopeIndex(scopes), dict.fromkeys((s.key for s in scopes), (start, until))
+    )
+
+
+def _investment_between(index: "rollups.ScopeIndex", spans: Mapping) -> dict[Hashable, Decimal]:
+    """Reported investment per scope over its own (start, until)."""
+    found = index.sum("investment_done", {key: (a.replace(day=1), b) for key, (a, b) in spans.items()})
     return {key: rollups.amount(v) for key, v in found.items()}
 
 
@@ -316,8 +348,10 @@ def _investment(projects: QuerySet, period: Period, today: dt.date) -> Decimal:
     return investment_done(projects, *_months(period, today))
 
 
-def _investment_grouped(scopes: Iterable[Scope], period: Period, today: dt.date) -> dict[Hashable, Decimal]:
-    return investment_done_grouped(scopes, *_months(period, today))
+def _investment_batched(
+    index: "rollups.ScopeIndex", periods: Periods, today: dt.date
+) -> dict[Hashable, Decimal]:
+    return _investment_between(index, _until(periods, today))
 
 
 def percent(numerator: Decimal, denominator: Decimal) -> Decimal | None:
@@ -337,19 +371,17 @@ def _start_rate(projects: QuerySet, period: Period, today: dt.date) -> Decimal |
     return percent(Decimal(started.count()), Decimal(planned.count()))
 
 
-def _start_rate_grouped(
-    scopes: Iterable[Scope], period: Period, today: dt.date
+def _start_rate_batched(
+    index: "rollups.ScopeIndex", periods: Periods, today: dt.date
 ) -> dict[Hashable, Decimal | None]:
     """The planned and, of them, the started, from the rollups; a start recorded after today
     (a date typed ahead) is taken off as the raw count leaves it out."""
-    index = rollups.ScopeIndex(scopes)
-    until = min(period.end, today)
-    planned = index.flow("planned_start", "planned_start", period.start, until)
-    started = index.flow("planned_started", "planned_start", period.start, until, started_day__isnull=False)
-    ahead = index.count(
-        "started_day", today, rollups.FAR, planned_start__gte=period.start, planned_start__lte=until
-    )
-    return {key: percent(Decimal(started[key] - ahead[key]), Decimal(planned[key])) for key in planned}
+    spans = _until(periods, today)
+    planned = index.flow("planned_start", "planned_start", spans)
+    started = index.flow("planned_started", "planned_start", spans, started_day__isnull=False)
+    before = {key: (a - dt.timedelta(days=1), b) for key, (a, b) in spans.items()}
+    ahead = index.count("planned_start", before, started_day__gt=today)
+    return {key: percent(Decimal(started[key] - ahead[key]), Decimal(planned[key])) for key in periods}
 
 
 def _not_started_on_time(projects: QuerySet, period: Period, today: dt.date) -> Decimal:
@@ -366,12 +398,11 @@ def _not_started_on_time_qs(projects: QuerySet, period: Period, today: dt.date) 
     )
 
 
-def _not_started_on_time_grouped(scopes: Iterable[Scope], period: Period, today: dt.date) -> dict:
-    until = min(period.end, today - dt.timedelta(days=START_GRACE_DAYS))
-    found = rollups.ScopeIndex(scopes).flow(
-        "late_start", "planned_start", period.start, until, late_start=True
-    )
-    return {key: Decimal(v) for key, v in found.items()}
+def _not_started_on_time_batched(index: "rollups.ScopeIndex", periods: Periods, today: dt.date) -> dict:
+    cutoff = today - dt.timedelta(days=START_GRACE_DAYS)
+    spans = {key: (p.start, min(p.end, cutoff)) for key, p in periods.items()}
+    found = index.flow("late_start", "planned_start", spans, late_start=True)
+    return {key: Decimal(found[key]) for key in periods}
 
 
 def annual_plan(projects: QuerySet) -> Decimal:
@@ -388,43 +419,46 @@ def _plan_completion(projects: QuerySet, period: Period, today: dt.date) -> Deci
     return percent(done, plan)
 
 
-def _plan_completion_grouped(scopes: Iterable[Scope], period: Period, today: dt.date) -> dict:
-    scopes = list(scopes)
-    done = investment_done_grouped(scopes, dt.date(period.year, 1, 1), min(period.end, today))
-    plans = rollups.ScopeIndex(scopes).sum("annual_plan")
-    share = Decimal(period.last_month) / Decimal(12)
-    return {key: percent(done[key], rollups.amount(plans[key]) * share) for key in done}
+def _plan_completion_batched(index: "rollups.ScopeIndex", periods: Periods, today: dt.date) -> dict:
+    done = _investment_between(
+        index, {key: (dt.date(p.year, 1, 1), min(p.end, today)) for key, p in periods.items()}
+    )
+    plans = index.sum("annual_plan")
+    return {
+        key: percent(done[key], rollups.amount(plans[key]) * Decimal(p.last_month) / Decimal(12))
+        for key, p in periods.items()
+    }
 
 
 _CATALOGUE = [
     Metric("started", gettext_lazy("开工项目数"), "个", "count",
            gettext_lazy("期间内开工的项目"), _event_count("started_day"), "started_day", "planned_start",
-           grouped=_event_count_grouped("started_day")),
+           batched=_event_count_batched("started_day")),
     Metric("started_or_resumed", gettext_lazy("开复工项目数"), "个", "count",
            gettext_lazy("期间内在建的项目：期末前已开工、期初前未竣工"), _started_or_resumed,
-           "started_day", "planned_start", grouped=_started_or_resumed_grouped),
+           "started_day", "planned_start", batched=_started_or_resumed_batched),
     Metric("completed", gettext_lazy("竣工项目数"), "个", "count",
            gettext_lazy("期间内竣工的项目"), _event_count("completed_day"), "completed_day", "planned_completion",
-           grouped=_event_count_grouped("completed_day")),
+           batched=_event_count_batched("completed_day")),
     Metric("in_production", gettext_lazy("投产项目数"), "个", "count",
            gettext_lazy("期间内投产的项目"), _event_count("in_production_day"), "in_production_day",
-           "planned_completion", grouped=_event_count_grouped("in_production_day")),
+           "planned_completion", batched=_event_count_batched("in_production_day")),
     Metric("at_capacity", gettext_lazy("达产达效项目数"), "个", "count",
            gettext_lazy("期间内达产达效的项目"), _event_count("at_capacity_day"), "at_capacity_day", None,
-           grouped=_event_count_grouped("at_capacity_day")),
+           batched=_event_count_batched("at_capacity_day")),
     Metric("signed", gettext_lazy("新引进项目数"), "个", "count",
            gettext_lazy("期间内签约引进的项目"), _event_count("signed_day"), "signed_day", None,
-           grouped=_event_count_grouped("signed_day")),
+           batched=_event_count_batched("signed_day")),
     Metric("investment_done", gettext_lazy("完成投资"), "万元", "amount",
-           gettext_lazy("期间内已报送月报的完成投资之和"), _investment, grouped=_investment_grouped),
+           gettext_lazy("期间内已报送月报的完成投资之和"), _investment, batched=_investment_batched),
     Metric("start_rate", gettext_lazy("开工率"), "%", "rate",
-           gettext_lazy("计划期间内开工的项目中已开工的比例"), _start_rate, grouped=_start_rate_grouped),
+           gettext_lazy("计划期间内开工的项目中已开工的比例"), _start_rate, batched=_start_rate_batched),
     Metric("plan_completion_rate", gettext_lazy("计划完成率"), "%", "rate",
            gettext_lazy("年初至期末完成投资占年度计划（按月序时）的比例"), _plan_completion,
-           grouped=_plan_completion_grouped),
+           batched=_plan_completion_batched),
     Metric("not_started_on_time", gettext_lazy("未按期开工项目数"), "个", "count",
            gettext_lazy("计划期间内开工、超过一个月仍未开工的项目（用于扣分）"), _not_started_on_time,
-           grouped=_not_started_on_time_grouped),
+           batched=_not_started_on_time_batched),
 ]  # fmt: skip
 METRICS: dict[str, Metric] = {m.code: m for m in _CATALOGUE}
 
@@ -488,3 +522,23 @@ def actuals(
         )
         for s in scopes
     }
+
+
+def actuals_batch(
+    items: Iterable[tuple[Hashable, str, Scope, Period]], today: dt.date
+) -> dict[Hashable, Decimal | None]:
+    """The value of each (key, metric, scope, period): one batched read per metric where it has a
+    batched form, whatever the periods; otherwise per period (grouped) or one by one."""
+    by_code: dict[str, list] = defaultdict(list)
+    for key, code, scope, period in items:
+        by_code[code].append((Scope(key, scope.region, scope.unit), period))
+    found: dict[Hashable, Decimal | None] = {}
+    for code, rows in by_code.items():
+        metric = get_metric(code)
+        if metric.batched is not None:
+            index = rollups.ScopeIndex([scope for scope, _p in rows])
+            found.update(metric.batched(index, {scope.key: period for scope, period in rows}, today))
+            continue
+        for period in dict.fromkeys(p for _s, p in rows):
+            found.update(actuals(code, [s for s, p in rows if p == period], period, today))
+    return found

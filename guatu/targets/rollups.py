@@ -435,6 +435,7 @@ class ScopeIndex:
         from guatu.org.models import Region
 
         scopes = list(scopes)
+        self.scopes = {s.key: s for s in scopes}
         self.keys = [s.key for s in scopes]
         self.by_region: dict[int, list] = defaultdict(list)
         self.by_unit: dict[int, list] = defaultdict(list)
@@ -453,45 +454,72 @@ class ScopeIndex:
             else:
                 self.everything.append(s.key)
 
-    def _gather(self, by_region: QuerySet, by_unit: QuerySet, unit: str, value) -> dict[Hashable, int]:
-        """Sum `value` per scope: regions' rows from `by_region`, units' from `by_unit` (rows
-        whose `unit` is the unit), everything from `by_region` whole."""
+    def _gather(
+        self, by_region: QuerySet, by_unit: QuerySet, unit: str, group: str, value, spans: dict
+    ) -> dict[Hashable, int]:
+        """Sum `value` per scope over the rows whose `group` value lies in the scope's own span
+        (lo, hi), inclusive: regions' rows from `by_region`, units' from `by_unit` (rows whose
+        `unit` is the unit), everything from `by_region` whole. One query per kind of scope,
+        grouped by owner and `group`, whatever the spans."""
         found = dict.fromkeys(self.keys, 0)
         parts = []
         if self.by_region:
-            rows = by_region.filter(region__in=list(self.by_region)).values("region").annotate(v=value)
-            parts.append((self.by_region, ((r["region"], r["v"]) for r in rows)))
+            rows = by_region.filter(region__in=list(self.by_region)).values("region", group).annotate(v=value)
+            parts.append((self.by_region, ((r["region"], r[group], r["v"]) for r in rows)))
         if self.by_unit:
-            rows = by_unit.filter(**{f"{unit}__in": list(self.by_unit)}).values(unit).annotate(v=value)
-            parts.append((self.by_unit, ((r[unit], r["v"]) for r in rows)))
+            rows = by_unit.filter(**{f"{unit}__in": list(self.by_unit)}).values(unit, group).annotate(v=value)
+            parts.append((self.by_unit, ((r[unit], r[group], r["v"]) for r in rows)))
         if self.everything:
-            parts.append(({None: self.everything}, [(None, by_region.aggregate(v=value)["v"])]))
+            rows = by_region.values(group).annotate(v=value)
+            parts.append(({None: self.everything}, ((None, r[group], r["v"]) for r in rows)))
         for keys, rows in parts:
-            for owner, v in rows:
+            for owner, at, v in rows:
                 for key in keys[owner]:
-                    found[key] += int(v or 0)
+                    lo, hi = spans[key]
+                    if lo <= at <= hi:
+                        found[key] += int(v or 0)
         return found
 
-    def sum(self, measure: str, first: dt.date = STOCK, last: dt.date = STOCK) -> dict[Hashable, int]:
-        """A measure summed over the months first..last (their first days), or its stock."""
-        if last < first:
-            return dict.fromkeys(self.keys, 0)
-        qs = Rollup.objects.filter(measure=measure, month__gte=first, month__lte=last).order_by()
-        return self._gather(qs.filter(unit=0), qs, "unit", Sum("value"))
+    def _spans(self, span) -> dict:
+        return span if isinstance(span, dict) else dict.fromkeys(self.keys, span)
 
-    def count(self, field: str, after: dt.date, until: dt.date, **extra) -> dict[Hashable, int]:
-        """Shares whose `field` day lies in (after, until], with `extra` filters."""
-        if until <= after:
+    def sum(self, measure: str, first=STOCK, last: dt.date = STOCK) -> dict[Hashable, int]:
+        """A measure summed over the months first..last (their first days), or its stock. `first`
+        may instead map each scope key to its own (first, last)."""
+        spans = {k: v for k, v in self._spans((first, last) if not isinstance(first, dict) else first).items()
+                 if v[0] <= v[1]}  # fmt: skip
+        if not spans:
             return dict.fromkeys(self.keys, 0)
-        qs = ProjectRollup.objects.filter(**{f"{field}__gt": after, f"{field}__lte": until}, **extra)
-        return self._gather(qs.order_by(), qs.order_by(), "project__departments", Count("pk"))
-
-    def flow(self, measure: str, field: str, first: dt.date, until: dt.date, **extra) -> dict[Hashable, int]:
-        """As flow_until, for every scope."""
-        if until < first:
-            return dict.fromkeys(self.keys, 0)
-        found = self.sum(measure, first, month_of(until))
-        if until < month_end(until):
-            for key, v in self.count(field, until, month_end(until), **extra).items():
-                found[key] -= v
+        lo, hi = min(v[0] for v in spans.values()), max(v[1] for v in spans.values())
+        qs = Rollup.objects.filter(measure=measure, month__gte=lo, month__lte=hi).order_by()
+        found = self._gather(qs.filter(unit=0), qs, "unit", "month", Sum("value"), _all(spans, self.keys))
         return found
+
+    def count(self, field: str, after=None, until: dt.date | None = None, **extra) -> dict[Hashable, int]:
+        """Shares whose `field` day lies in (after, until], with `extra` filters; `after` may
+        instead map each scope key to its own (after, until)."""
+        spans = after if isinstance(after, dict) else dict.fromkeys(self.keys, (after, until))
+        spans = {k: (a + dt.timedelta(days=1), u) for k, (a, u) in spans.items() if u > a}
+        if not spans:
+            return dict.fromkeys(self.keys, 0)
+        lo, hi = min(v[0] for v in spans.values()), max(v[1] for v in spans.values())
+        qs = ProjectRollup.objects.filter(**{f"{field}__gte": lo, f"{field}__lte": hi}, **extra).order_by()
+        return self._gather(qs, qs, "project__departments", field, Count("pk"), _all(spans, self.keys))
+
+    def flow(
+        self, measure: str, field: str, first, until: dt.date | None = None, **extra
+    ) -> dict[Hashable, int]:
+        """As flow_until, for every scope; `first` may instead map each key to (first, until)."""
+        spans = first if isinstance(first, dict) else dict.fromkeys(self.keys, (first, until))
+        spans = {k: (f, u) for k, (f, u) in spans.items() if u >= f}
+        found = self.sum(measure, {k: (f, month_of(u)) for k, (f, u) in spans.items()})
+        cut = {k: (u, month_end(u)) for k, (f, u) in spans.items() if u < month_end(u)}
+        for key, v in self.count(field, cut, **extra).items():
+            found[key] -= v
+        return found
+
+
+def _all(spans: dict, keys) -> dict:
+    """Every key's span; a key without one gets a span nothing falls in."""
+    empty = (dt.date.max, dt.date.min)
+    return {key: spans.get(key, empty) for key in keys}

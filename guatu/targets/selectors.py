@@ -9,7 +9,7 @@ from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from guatu.core.permissions import restrict
-from guatu.targets.forecast import TargetRow, forecast_target
+from guatu.targets.forecast import TargetRow, forecast_target, forecast_targets
 from guatu.targets.metrics import actual, get_metric, metric_name, scope_projects
 from guatu.targets.models import Pledge, QuarterPhase, Target
 from guatu.targets.periods import QUARTER, YEAR, Period
@@ -61,14 +61,14 @@ def target_rows(
     qs = qs.filter(in_period)
     if city_only:
         qs = qs.filter(region__isnull=False, region__parent__isnull=True)
-    return [forecast_target(t, today=today) for t in _with_parts(qs)]
+    return forecast_targets(_with_parts(qs), today=today)
 
 
 def target_part_rows(*, user, target: Target, today: dt.date | None = None) -> list[TargetRow]:
     """The county parts of a split target that the user may see, each with actual and forecast."""
     today = today or timezone.localdate()
     parts = target_queryset(user=user).filter(parent=target).order_by("region__code", "unit__name")
-    return [forecast_target(t, today=today) for t in parts]
+    return forecast_targets(parts, today=today)
 
 
 def target_for(*, metric: str, period: Period | str, region=None, unit=None) -> Target | None:
@@ -187,8 +187,9 @@ def pledge_rows(*, user, pledges, today: dt.date | None = None) -> list[PledgeRo
     targets = target_queryset(user=user).filter(pledge__in=[p.pk for p in pledges])
     for target in targets.order_by("start", "metric"):
         by_pledge.setdefault(target.pledge_id, []).append(target)
+    rows = iter(forecast_targets([t for p in pledges for t in by_pledge.get(p.pk, [])], today=today))
     return [
-        PledgeRow(pledge=pledge, rows=[forecast_target(t, today=today) for t in by_pledge.get(pledge.pk, [])])
+        PledgeRow(pledge=pledge, rows=[next(rows) for _t in by_pledge.get(pledge.pk, [])])
         for pledge in pledges
     ]
 

@@ -24,7 +24,7 @@ from guatu.targets import bulletin as bulletin_doc
 from guatu.targets import scoring
 from guatu.targets import selectors as target_selectors
 from guatu.targets import services as target_services
-from guatu.targets.forecast import forecast_target
+from guatu.targets.forecast import forecast_target, forecast_targets
 from guatu.targets.forms import BulletinForm, PledgeForm, SplitForm, TargetForm
 from guatu.targets.metrics import get_metric, metric_name
 from guatu.targets.models import Pledge, SchemeGroup, ScoringScheme, Target
@@ -49,7 +49,7 @@ class TargetListView(LoginRequiredMixin, View):
         filterset = target_selectors.target_filterset(user=user, params=request.GET)
         qs = filterset.qs if filterset.is_valid() else Target.objects.none()
         page = Paginator(qs, TARGETS_PER_PAGE).get_page(request.GET.get("page"))
-        rows = [forecast_target(t, today=today) for t in page.object_list]
+        rows = forecast_targets(page.object_list, today=today)
         context = {
             "filterset": filterset,
             "page": page,

@@ -199,7 +199,7 @@ def test_the_data_set_exercises_every_metric(world, rich):
 def test_a_metric_without_a_grouped_form_is_computed_unit_by_unit(world, rich, monkeypatch):
     from dataclasses import replace
 
-    monkeypatch.setitem(METRICS, "started", replace(METRICS["started"], grouped=None))
+    monkeypatch.setitem(METRICS, "started", replace(METRICS["started"], grouped=None, batched=None))
     units = ranked_units("county")
     scopes = [Scope(u.key, u.region, u.unit) for u in units]
     period = Period.parse("2026Q1")
