@@ -26,7 +26,7 @@ from guatu.core.xlsx import Column, Row
 from guatu.org.models import Chain, Region, Unit
 from guatu.org.selectors import regions_held
 from guatu.org.services import unit_get_or_create
-from guatu.projects.codes import CODE_RE, code_errors
+from guatu.projects.codes import code_errors
 from guatu.projects.models import BuildType, Project, ProjectKind, Stage
 from guatu.projects.services import (
     RowsRefused,
@@ -74,7 +74,7 @@ def columns(*, lookups: "_Lookups | None" = None) -> list[Column]:
     coordinate = xlsx.number(places=6, max_digits=9)
     return [
         Column(
-            "项目代码", "code", required=True, parse=lk.code if lk else _code, width=28,
+            "项目代码", "code", required=True, parse=_code, width=28,
             help=_("格式 YYYY-RRRRRR-DD-TT-NNNNNN，如 2026-211302-44-01-000123；按此代码新增或更新"),
         ),
         Column("项目名称", "name", required=True, parse=xlsx.text(200), width=36, help=_("不超过 200 字")),
@@ -146,25 +146,11 @@ def _code(value: Any) -> str:
     return code
 
 
-def _known_code(region_codes: set[str]):
-    def parse(value: Any) -> str:
-        code = xlsx.text()(value)
-        match = CODE_RE.match(code.strip())
-        # A well-formed code of one of our regions is one code_errors accepts: spare its query per
-        # row and ask it only about the others, for its message.
-        if match and 2000 <= int(match.group(1)) <= 2099 and match.group(2) in region_codes:
-            return code
-        return _code(code)
-
-    return parse
-
-
 class _Lookups:
     """Names as people write them → rows, loaded once per import."""
 
     def __init__(self) -> None:
         regions = list(Region.objects.all())
-        self.code = _known_code({r.code for r in regions})
         region_map: dict[str, Region] = {}
         stripped: dict[str, list[Region]] = {}
         for r in regions:
@@ -202,6 +188,12 @@ def import_projects(
     *, actor, path: str | os.PathLike | IO[bytes], commit: bool, progress: Progress | None = None
 ) -> ImportResult:
     """Upsert projects from an .xlsx by 项目代码; nothing is written unless every row is good."""
+    # Every row's code and coordinates are checked against the same regions, read once.
+    with regions_held():
+        return _import_projects(actor=actor, path=path, commit=commit, progress=progress)
+
+
+def _import_projects(*, actor, path, commit: bool, progress: Progress | None) -> ImportResult:
     spec = columns(lookups=_Lookups())
     sheet = xlsx.read_sheet(path, spec, max_bytes=settings.IMPORT_MAX_BYTES)
     result = ImportResult(total=len(sheet.rows))
@@ -219,8 +211,7 @@ def import_projects(
         )
     }
     writer = _RowWriter(actor=actor, spec=spec, existing=existing)
-    with regions_held():  # every row's code and coordinates are checked against the same regions
-        return write_sheet(sheet=sheet, writer=writer, result=result, commit=commit, report=report)
+    return write_sheet(sheet=sheet, writer=writer, result=result, commit=commit, report=report)
 
 
 def _check_rows(rows: Sequence[Row], spec: Sequence[Column]) -> None:

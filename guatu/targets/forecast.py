@@ -39,10 +39,11 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from guatu.targets import rollups
 from guatu.targets.metrics import METRICS, Metric, Scope, actuals_batch, get_metric, metric_name
 from guatu.targets.models import Comparator, Target
 from guatu.targets.periods import Period
@@ -164,43 +165,33 @@ def _q(value: Decimal) -> Decimal:
     return value.quantize(CENT)
 
 
-def _facts(projects):
-    """The projects' event days as the rollups keep them: no subquery per project."""
-    from guatu.targets.models import ProjectRollup
+def pipeline_counts(index, metric: Metric, periods: dict, today: dt.date) -> dict:
+    """Per scope of `index`, the projects without the metric's event yet, planned to reach it
+    after today and within the scope's period (`periods`: scope key → Period)."""
+    spans = {k: (max(today, p.start - dt.timedelta(days=1)), p.end) for k, p in periods.items()}
+    return index.count(metric.planned, spans, **{f"{metric.event}__isnull": True})
 
-    return ProjectRollup.objects.filter(project__in=projects.values("pk"))
 
-
-def on_time_rate(projects, metric: Metric, today: dt.date) -> tuple[Decimal, int]:
-    """The share of the scope's projects planned in the last year that reached the metric's event
-    by the planned day + 30 days, and how many projects that share is of. 0.5 below 5 projects."""
-    since = today - dt.timedelta(days=HISTORY_DAYS)
+def on_time_rates(index, metric: Metric, today: dt.date) -> dict:
+    """Per scope of `index`: the share of its projects planned in the last year that reached the
+    metric's event by the planned day + 30 days, and how many projects that share is of. 0.5
+    below 5 projects."""
+    history = dict.fromkeys(index.keys, (today - dt.timedelta(days=HISTORY_DAYS + 1), today))
     grace = dt.timedelta(days=ON_TIME_GRACE_DAYS)
-    planned = _facts(projects).filter(**{f"{metric.planned}__gte": since, f"{metric.planned}__lte": today})
-    counts = planned.aggregate(
-        total=Count("pk"),
-        on_time=Count("pk", filter=Q(**{f"{metric.event}__lte": F(metric.planned) + grace})),
-    )
-    total, on_time = counts["total"], counts["on_time"]
-    if total < MIN_HISTORY:
-        return FALLBACK_RATE, total
-    return Decimal(on_time) / Decimal(total), total
+    totals = index.count(metric.planned, history)
+    on_time = index.count(metric.planned, history, **{f"{metric.event}__lte": F(metric.planned) + grace})
+    return {
+        k: (FALLBACK_RATE if totals[k] < MIN_HISTORY else Decimal(on_time[k]) / Decimal(totals[k]), totals[k])
+        for k in index.keys
+    }
 
 
-def pipeline_count(projects, metric: Metric, period: Period, today: dt.date) -> int:
-    """Projects without the event yet, planned to reach it after today and within the period."""
-    after = max(today, period.start - dt.timedelta(days=1))
-    return (
-        _facts(projects)
-        .filter(
-            **{
-                f"{metric.event}__isnull": True,
-                f"{metric.planned}__gt": after,
-                f"{metric.planned}__lte": period.end,
-            }
-        )
-        .count()
-    )
+def pipeline_count(scope: Scope, metric: Metric, period: Period, today: dt.date) -> int:
+    return pipeline_counts(rollups.ScopeIndex([scope]), metric, {scope.key: period}, today)[scope.key]
+
+
+def on_time_rate(scope: Scope, metric: Metric, today: dt.date) -> tuple[Decimal, int]:
+    return on_time_rates(rollups.ScopeIndex([scope]), metric, today)[scope.key]
 
 
 def _pipeline(actual: Decimal, n: int, p: Decimal) -> tuple[Decimal, Decimal, Decimal]:
@@ -237,8 +228,6 @@ def forecast_targets(targets, *, today: dt.date | None = None) -> list[TargetRow
     """forecast_target for many targets (a list page) in a fixed number of queries, whatever the
     number of targets and periods: the actuals, the pipelines and the on-time rates are each read
     for all targets at once (metrics without a batched form are still read one by one)."""
-    from guatu.targets import rollups
-
     today = today or timezone.localdate()
     targets = list(targets)
     periods = {i: Period.parse(t.period) for i, t in enumerate(targets)}
@@ -254,17 +243,8 @@ def forecast_targets(targets, *, today: dt.date | None = None) -> list[TargetRow
     for code, keys in by_metric.items():
         metric = get_metric(code)
         index = rollups.ScopeIndex([scopes[k] for k in keys])
-        spans = {k: (max(today, periods[k].start - dt.timedelta(days=1)), periods[k].end) for k in keys}
-        pipelines.update(index.count(metric.planned, spans, **{f"{metric.event}__isnull": True}))
-        since = today - dt.timedelta(days=HISTORY_DAYS + 1)
-        history = dict.fromkeys(keys, (since, today))
-        grace = dt.timedelta(days=ON_TIME_GRACE_DAYS)
-        totals = index.count(metric.planned, history)
-        on_time = index.count(metric.planned, history, **{f"{metric.event}__lte": F(metric.planned) + grace})
-        for k in keys:
-            total = totals[k]
-            rate = FALLBACK_RATE if total < MIN_HISTORY else Decimal(on_time[k]) / Decimal(total)
-            rates[k] = (rate, total)
+        pipelines.update(pipeline_counts(index, metric, {k: periods[k] for k in keys}, today))
+        rates.update(on_time_rates(index, metric, today))
     return [
         _row(t, found[key], periods[key], today, pipeline=pipelines.get(key), rate=rates.get(key))
         for key, t in enumerate(targets)

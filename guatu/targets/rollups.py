@@ -15,11 +15,9 @@ whole months from the rollups and subtract the few projects past the cut from Pr
 indexed event days.
 """
 
-import contextvars
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -183,10 +181,6 @@ def refresh_projects(ids: Iterable[int]) -> None:
     ids = sorted({int(pk) for pk in ids if pk is not None})
     if not ids:
         return
-    pending = _pending.get()
-    if pending is not None:
-        pending.update(ids)
-        return
     for start in range(0, len(ids), BATCH):
         _refresh(ids[start : start + BATCH])
 
@@ -214,25 +208,6 @@ def _refresh(ids: list[int]) -> None:
         ProjectRollup.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["project"], update_fields=[*_FACT_FIELDS, "share"]
         )
-
-
-_pending: contextvars.ContextVar[set | None] = contextvars.ContextVar("rollup_pending", default=None)
-
-
-@contextmanager
-def deferred() -> Iterator[None]:
-    """Collect the projects written inside the block and refresh them once at its end (imports,
-    the demo): one refresh of a thousand projects costs what one of a single project does."""
-    if _pending.get() is not None:  # already collecting: the outer block refreshes
-        yield
-        return
-    pending: set[int] = set()
-    token = _pending.set(pending)
-    try:
-        yield
-    finally:
-        _pending.reset(token)
-    refresh_projects(pending)
 
 
 def rebuild(*, progress=None) -> int:
@@ -422,9 +397,6 @@ def connect() -> None:
         post_save.connect(_child_saved, sender=model, dispatch_uid=f"{uid}.{model.__name__}.save")
         post_delete.connect(_child_saved, sender=model, dispatch_uid=f"{uid}.{model.__name__}.delete")
     m2m_changed.connect(_departments_changed, sender=Project.departments.through, dispatch_uid=f"{uid}.m2m")
-
-
-FAR = dt.date(9999, 12, 31)
 
 
 class ScopeIndex:

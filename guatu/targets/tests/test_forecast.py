@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from guatu.targets.forecast import forecast_target, on_time_rate, pipeline_count
-from guatu.targets.metrics import get_metric, scope_projects
+from guatu.targets.metrics import Scope, get_metric
 from guatu.targets.periods import Period
 from guatu.targets.services import target_create, target_split
 from guatu.targets.tests.helpers import milestone, project, report
@@ -65,7 +65,7 @@ def test_pipeline_status_against_target(chaoyang, value, status):
 
 def test_pipeline_of_a_later_period_starts_at_its_first_day(chaoyang):
     metric = get_metric("started")
-    projects = scope_projects(region=chaoyang)
+    projects = Scope("朝阳", region=chaoyang)
     # Q3 seen from May: the June projects start before Q3 and are not its pipeline; July's is.
     assert pipeline_count(projects, metric, Period.parse("2026Q3"), D(2026, 5, 15)) == 1
     assert pipeline_count(projects, metric, Period.parse("2026"), D(2026, 5, 15)) == 6
@@ -78,7 +78,7 @@ def test_on_time_rate_falls_back_below_five_projects_and_counts_thirty_days_grac
     milestone(on_time, "started", D(2026, 1, 31))  # 30 days after: on time
     late = project(world, region=county, stage="started", signed_on=OLD, planned_start=D(2026, 1, 1))
     milestone(late, "started", D(2026, 2, 1))  # 31 days after: late
-    projects = scope_projects(region=county)
+    projects = Scope("县", region=county)
     assert on_time_rate(projects, metric, D(2026, 5, 15)) == (Decimal("0.5"), 2)  # too few: 0.5
     for _ in range(3):
         p = project(world, region=county, stage="started", signed_on=OLD, planned_start=D(2026, 2, 1))
