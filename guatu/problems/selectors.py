@@ -203,17 +203,6 @@ def direct_line_rows(*, problems: list[Problem], today: dt.date | None = None) -
     return rows
 
 
-def direct_line_inbox(
-    *, user, params: Mapping[str, Any] | None = None, today: dt.date | None = None
-) -> list[InboxRow]:
-    """The whole 直通车: problems on the top rung not yet closed, longest waiting first, each with
-    how long since it was reported and since it was escalated, and its project's stage and light.
-    The inbox page shows it a page at a time (direct_line_queryset, then direct_line_rows)."""
-    today = today or timezone.localdate()
-    problems = list(direct_line_queryset(user=user, params=params, today=today))
-    return direct_line_rows(problems=problems, today=today)
-
-
 def project_open_problems(*, user, project) -> QuerySet[Problem]:
     """A project's problems not yet closed, as the project page's card lists them."""
     return (
@@ -232,15 +221,6 @@ def problem_counts(*, user, today: dt.date | None = None) -> dict[str, int]:
         "overdue": open_.filter(due_date__lt=today).count(),
         "direct_line": open_.filter(level__code=services.TOP_LEVEL).count(),
     }
-
-
-def overdue_for_bulletin(*, user, today: dt.date) -> list[Problem]:
-    """Problems not closed and past their due date on `today`, worst first."""
-    return list(
-        problem_queryset(user=user)
-        .filter(status__is_closed=False, due_date__lt=today)
-        .order_by("due_date", "id")
-    )
 
 
 # --- stewards, contacts, visits and agency requests

@@ -798,9 +798,8 @@ def overdue_problems(*, user, period: Period, today: dt.date) -> list[OverduePro
     from guatu.problems.selectors import problem_queryset
 
     # The columns the bulletin prints, not the problems with all that their pages show: at 100,000
-    # projects some 4,000 are overdue, and building them as models took seconds. The condition is
-    # the selector's overdue_for_bulletin (not closed, due before `today`), so the days overdue are
-    # simply the days since the due date.
+    # projects some 4,000 are overdue, and building them as models took seconds. Overdue: not
+    # closed and due before `today`, so the days overdue are simply the days since the due date.
     found = (
         problem_queryset(user=user)
         .filter(status__is_closed=False, due_date__lt=today)
