@@ -498,6 +498,12 @@ class KeysetPagination(LimitOffsetPagination):
             },
         ]
 
+    def get_paginated_response_schema(self, schema):
+        # A page reached by cursor has no count: the published schema must not require one.
+        answer = super().get_paginated_response_schema(schema)
+        answer["required"] = [name for name in answer.get("required", []) if name != "count"]
+        return answer
+
     def _cursor_link(self, cursor: str | None) -> str | None:
         if cursor is None:
             return None

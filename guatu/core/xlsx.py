@@ -5,13 +5,9 @@ with a styled header, widths, drop-down lists, a 说明 sheet and formula neutra
 import datetime as dt
 import os
 import re
-import struct
-import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from pathlib import Path
 from typing import IO, Any
 
 from django.utils.translation import gettext as _
@@ -22,16 +18,15 @@ from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineError, CalamineWorkbook
 
+from guatu.core import uploads
+from guatu.core.uploads import INFLATE_RATIO
+
 Source = str | os.PathLike | IO[bytes]
 Parser = Callable[[Any], Any]
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# A zip bomb is a small file that inflates to gigabytes; real workbooks compress about 5–10×.
-INFLATE_RATIO = 20
 # Text starting with these is run as a formula by Excel and friends (CSV/formula injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls and password-protected workbooks
 
 
 class CellError(ValueError):
@@ -222,13 +217,41 @@ def _file_error(message: str) -> list[RowError]:
     return [RowError(None, "", "", message)]
 
 
-def _size(source: Source) -> int:
-    if isinstance(source, (str, os.PathLike)):
-        return Path(source).stat().st_size
-    position = source.tell()
-    size = source.seek(0, os.SEEK_END)
-    source.seek(position)
-    return size
+def check_file(source: Source, *, max_bytes: int, name: str | None = None) -> list[RowError]:
+    """Refuse what is not a modest .xlsx before any parser sees it (the shared upload checks:
+    size, content sniffing, a bounded look inside the zip)."""
+    is_path = isinstance(source, (str, os.PathLike))
+    if name is None:
+        name = uploads.display_name(source if is_path else getattr(source, "name", "")) or _("上传的文件")
+    size = uploads.source_size(source)
+    try:
+        uploads.check_size(size, limit=max_bytes, name=name, advice=_("，请拆分后分批导入"))
+    except uploads.UploadRefused as err:
+        return _file_error(err.message)
+    if size == 0:
+        return _file_error(_("“%(name)s”：文件是空的") % {"name": name})
+    kind = uploads.sniff(_head(source))
+    if kind == "ole":
+        return _file_error(
+            _("文件“%(name)s”是旧版 .xls 或加密的工作簿，请在 Excel 中另存为 .xlsx（不设密码）后再导入")
+            % {"name": name}
+        )
+    not_xlsx = _file_error(
+        _("文件“%(name)s”不是 Excel 工作簿（.xlsx），请使用下载的模板填写") % {"name": name}
+    )
+    if kind != "zip":
+        return not_xlsx
+    fp = open(source, "rb") if is_path else source  # noqa: SIM115 (closed in finally)
+    try:
+        uploads.check_office(fp, name=name, max_inflated=max_bytes * INFLATE_RATIO, kinds=("xlsx",))
+    except uploads.UploadRefused as err:
+        if err.code == "not_office":
+            return not_xlsx
+        return _file_error(err.message)
+    finally:
+        if is_path:
+            fp.close()
+    return []
 
 
 def _head(source: Source) -> bytes:
@@ -239,85 +262,6 @@ def _head(source: Source) -> bytes:
     head = source.read(8)
     source.seek(0)
     return head
-
-
-def check_file(source: Source, *, max_bytes: int) -> list[RowError]:
-    """Refuse what is not a modest .xlsx before any parser sees it."""
-    size = _size(source)
-    limit_mb = f"{max_bytes / 1024 / 1024:.0f}"
-    if size > max_bytes:
-        return _file_error(
-            _("文件大小 %(size)s MB 超过上限 %(limit)s MB，请拆分后分批导入")
-            % {"size": f"{size / 1024 / 1024:.1f}", "limit": limit_mb}
-        )
-    if size == 0:
-        return _file_error(_("文件是空的"))
-    head = _head(source)
-    if head == _OLE_MAGIC:
-        return _file_error(_("这是旧版 .xls 或加密的工作簿，请在 Excel 中另存为 .xlsx（不设密码）后再导入"))
-    if not head.startswith(_ZIP_MAGIC):
-        return _file_error(_("文件不是 Excel 工作簿（.xlsx），请使用下载的模板填写"))
-    is_path = isinstance(source, (str, os.PathLike))
-    fp = open(source, "rb") if is_path else source  # noqa: SIM115 (closed in finally)
-    try:
-        with zipfile.ZipFile(fp) as archive:
-            return _check_archive(archive, fp, max_bytes * INFLATE_RATIO)
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        OSError,
-        EOFError,
-        ValueError,
-        zlib.error,
-        struct.error,
-    ):
-        return _file_error(_("文件已损坏，无法作为 .xlsx 打开"))
-    finally:
-        if is_path:
-            fp.close()
-        else:
-            fp.seek(0)
-
-
-def _check_archive(archive: zipfile.ZipFile, fp: IO[bytes], max_inflated: int) -> list[RowError]:
-    entries = archive.infolist()
-    if "xl/workbook.xml" not in {info.filename for info in entries}:
-        return _file_error(_("文件不是 Excel 工作簿（.xlsx），请使用下载的模板填写"))
-    too_big = _file_error(_("文件解压后过大，拒绝处理"))
-    if sum(info.file_size for info in entries) > max_inflated:
-        return too_big
-    for info in entries:
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 0x1:
-            return _file_error(_("文件使用了不支持的压缩或加密方式，请在 Excel 中另存为 .xlsx"))
-        if not _inflates_as_claimed(fp, info):
-            return too_big
-    return []
-
-
-def _inflates_as_claimed(fp: IO[bytes], info: zipfile.ZipInfo) -> bool:
-    """The sizes above are what the archive claims. Inflate the raw stream to prove the claim: a
-    stream that goes on past its claimed size is a zip bomb (zipfile itself would just truncate)."""
-    if info.compress_type == zipfile.ZIP_STORED:
-        return info.compress_size == info.file_size
-    fp.seek(info.header_offset)
-    header = fp.read(30)
-    if header[:4] != _ZIP_MAGIC:
-        return False
-    name_length, extra_length = struct.unpack("<HH", header[26:30])
-    fp.seek(info.header_offset + 30 + name_length + extra_length)
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-    remaining, produced = info.compress_size, 0
-    while not inflater.eof:
-        data = inflater.unconsumed_tail
-        if not data:
-            data = fp.read(min(remaining, 1 << 16)) if remaining > 0 else b""
-            if not data:
-                break
-            remaining -= len(data)
-        produced += len(inflater.decompress(data, 1 << 16))
-        if produced > info.file_size:
-            return False
-    return True
 
 
 def read_sheet(source: Source, columns: Sequence[Column], *, max_bytes: int) -> Sheet:
@@ -498,7 +442,9 @@ def _add_notes(workbook, columns, choices: dict[str, list[str]], notes: Sequence
         cell.font, cell.fill, cell.border = _HEADER_FONT, _HEADER_FILL, _BORDER
     for column in columns:
         options = "、".join(choices.get(column.field, []))
-        sheet.append([column.header, _("必填") if column.required else "", column.help, options])
+        # The options are names people typed (units, chains): guarded like any exported text.
+        row = [column.header, _("必填") if column.required else "", column.help, options]
+        sheet.append([neutralise(v) for v in row])
     for letter, width in zip("ABCD", (20, 10, 60, 60), strict=True):
         sheet.column_dimensions[letter].width = width
     for row in sheet.iter_rows(min_row=2):

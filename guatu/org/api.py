@@ -16,7 +16,8 @@ class BriefChainSerializer(BriefRelatedSerializer):
 
 
 class RegionSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # The city itself has no parent: null is a documented value.
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Region

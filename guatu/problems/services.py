@@ -5,10 +5,8 @@ recorded with record_change."""
 import datetime as dt
 import io
 import logging
-import os
 import re
 import uuid
-import zipfile
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -25,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from guatu.accounts.models import BUSINESS_ROLES, Role, User
-from guatu.core import workdays
+from guatu.core import uploads, workdays
 from guatu.core.changelog import record_change, snapshot
 from guatu.core.exceptions import Conflict
 from guatu.core.permissions import can, restrict
@@ -706,60 +704,38 @@ def attachment_max_bytes() -> int:
     return int(getattr(settings, "ATTACHMENT_MAX_BYTES", ATTACHMENT_DEFAULT_MAX_BYTES))
 
 
-def _sniff(data: bytes) -> str | None:
-    """The attachment type the bytes are, or None."""
-    if data.startswith(b"%PDF-"):
-        return "pdf"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if data.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                names = set(archive.namelist())
-        except (zipfile.BadZipFile, OSError, ValueError):
-            return None
-        if "word/document.xml" in names:
-            return "docx"
-        if "xl/workbook.xml" in names:
-            return "xlsx"
-    return None
-
-
 def attachment_clean(upload) -> tuple[bytes, str, str]:
     """Check an upload is within the size limit and a pdf, docx, xlsx, jpg or png by its content
-    (and that its name says the same); return the bytes, the type and a safe display name."""
+    (and that its name says the same); a docx or xlsx must not inflate past a bound, and a picture is
+    re-encoded (no metadata, nothing hidden after it). Return the bytes, the type and a safe name."""
     limit = attachment_max_bytes()
-    limit_text = f"{limit / 1024 / 1024:.0f}"
-    name = os.path.basename(str(getattr(upload, "name", "") or "")).strip()[:200] or "attachment"
-    size = getattr(upload, "size", None)
-    if size is not None and size > limit:
-        raise ValidationError(
-            {
-                "file": _("附件“%(name)s”大小 %(size)s MB 超过上限 %(limit)s MB")
-                % {"name": name, "size": f"{size / 1024 / 1024:.1f}", "limit": limit_text}
-            }
-        )
-    upload.seek(0)
-    data = upload.read(limit + 1)
-    if len(data) > limit:
-        raise ValidationError(
-            {"file": _("附件“%(name)s”超过大小上限 %(limit)s MB") % {"name": name, "limit": limit_text}}
-        )
-    kind = _sniff(data)
+    name = uploads.display_name(upload, "attachment")
+    what = _("附件")
+    refused = _(
+        "附件“%(name)s”不是可接受的文件：只接受 PDF、Word (docx)、Excel (xlsx)、JPG、PNG，"
+        "按文件内容识别，扩展名须与内容一致"
+    ) % {"name": name}
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     extension = "jpg" if extension == "jpeg" else extension
-    if kind is None or extension != kind:
-        raise ValidationError(
-            {
-                "file": _(
-                    "附件“%(name)s”不是可接受的文件：只接受 PDF、Word (docx)、Excel (xlsx)、JPG、PNG，"
-                    "按文件内容识别，扩展名须与内容一致"
-                )
-                % {"name": name}
-            }
-        )
+    try:
+        data = uploads.read_limited(upload, limit=limit, name=name, what=what)
+        kind = uploads.sniff(data)
+        if kind == "zip":
+            kind = uploads.check_office(
+                io.BytesIO(data), name=name, max_inflated=limit * uploads.INFLATE_RATIO, what=what
+            )
+        if kind == "pdf" and not uploads.looks_like_pdf(data):
+            kind = None
+        if kind not in ATTACHMENT_TYPES or extension != kind:
+            raise uploads.UploadRefused(refused)
+        if kind in ("jpg", "png"):
+            image = uploads.open_image(
+                data, refused=refused, too_large=_("附件“%(name)s”像素过多，请缩小后再上传") % {"name": name}
+            )
+            data, _extension = uploads.reencode(image)
+    except uploads.UploadRefused as err:
+        message = refused if err.code == "not_office" else err.message
+        raise ValidationError({"file": message}) from None
     return data, kind, name
 
 

@@ -5,7 +5,6 @@ project's light to be recomputed after commit."""
 # --- monthly reports
 
 import datetime as dt
-import io
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -18,9 +17,10 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image
 
 from guatu.accounts.models import Role
+from guatu.core import uploads
 from guatu.core.changelog import record_change, snapshot
 from guatu.core.exceptions import Conflict
 from guatu.core.permissions import restrict
@@ -378,7 +378,6 @@ REPORT_WORKFLOW = {
 
 # --- site photos
 
-PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png"}
 # A photo larger than this on its long side is scaled down: enough for a screen or a bulletin.
 PHOTO_MAX_SIDE = 2560
 PHOTO_MAX_PIXELS = 60_000_000  # refuse decompression bombs before decoding
@@ -436,48 +435,22 @@ def photo_metadata(image: Image.Image) -> dict[str, Any]:
 def photo_clean(upload) -> tuple[bytes, str, dict[str, Any]]:
     """Check an upload is a JPEG or PNG by its content (not its name) and within the size limit;
     return the picture re-encoded without any metadata, its extension, and the EXIF facts kept."""
-    limit = settings.PHOTO_MAX_BYTES
-    size = getattr(upload, "size", None)
-    if size is not None and size > limit:
-        raise ValidationError(
-            {
-                "image": _("照片大小 %(size)s MB 超过上限 %(limit)s MB")
-                % {"size": f"{size / 1024 / 1024:.1f}", "limit": f"{limit / 1024 / 1024:.0f}"}
-            }
-        )
-    upload.seek(0)
-    data = upload.read(limit + 1)
-    if len(data) > limit:
-        raise ValidationError(
-            {"image": _("照片超过大小上限 %(limit)s MB") % {"limit": f"{limit / 1024 / 1024:.0f}"}}
-        )
-    refused = ValidationError({"image": _("只接受 JPEG 或 PNG 格式的照片（按文件内容识别，不看扩展名）")})
+    name = uploads.display_name(upload, _("照片"))
+    words = {"name": name}
     try:
-        image = Image.open(io.BytesIO(data))
-        if image.format not in PHOTO_FORMATS:
-            raise refused
-        if image.width * image.height > PHOTO_MAX_PIXELS:
-            raise ValidationError({"image": _("照片像素过多，请缩小后再上传")})
-        facts = photo_metadata(image)
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise refused from None
-    extension = PHOTO_FORMATS[image.format]
-    # Turn the picture upright as the camera meant, then write pixels only: no EXIF (location),
-    # XMP, comment or ICC block survives into the served file.
-    upright = ImageOps.exif_transpose(image)
-    upright.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
-    if extension == "jpg":
-        clean = upright.convert("RGB") if upright.mode not in {"RGB", "L"} else upright
-    else:
-        clean = upright.convert("RGBA") if upright.mode not in {"RGB", "RGBA", "L", "LA"} else upright
-    clean.info = {}
-    buffer = io.BytesIO()
-    if extension == "jpg":
-        clean.save(buffer, "JPEG", quality=85, optimize=True)
-    else:
-        clean.save(buffer, "PNG", optimize=True)
-    return buffer.getvalue(), extension, facts
+        data = uploads.read_limited(upload, limit=settings.PHOTO_MAX_BYTES, name=name, what=_("照片"))
+        image = uploads.open_image(
+            data,
+            refused=_("照片“%(name)s”不是图片：只接受 JPEG 或 PNG 格式的照片（按文件内容识别，不看扩展名）")
+            % words,
+            too_large=_("照片“%(name)s”像素过多，请缩小后再上传") % words,
+            max_pixels=PHOTO_MAX_PIXELS,
+        )
+    except uploads.UploadRefused as err:
+        raise ValidationError({"image": err.message}) from None
+    facts = photo_metadata(image)
+    content, extension = uploads.reencode(image, max_side=PHOTO_MAX_SIDE)
+    return content, extension, facts
 
 
 @transaction.atomic

@@ -24,7 +24,8 @@ class SpeechFilterSet(StyledFilterMixin, filters.FilterSet):
 
     q = filters.CharFilter(method="search", label=_("全文检索"))
     speaker = filters.CharFilter(field_name="speaker", lookup_expr="icontains", label=_("讲话人"))
-    year = filters.NumberFilter(field_name="date__year", label=_("年份"))
+    # Bounded: a year the date type cannot hold (0, 10000) is a 400, not a crash in the lookup.
+    year = filters.NumberFilter(field_name="date__year", label=_("年份"), min_value=1, max_value=9999)
     document = filters.NumberFilter(field_name="document", label=_("来源文件编号"))
 
     class Meta:

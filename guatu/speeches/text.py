@@ -22,13 +22,14 @@ import datetime
 import io
 import math
 import re
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+
+from guatu.core import uploads
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 CHARS_PER_MINUTE = 300
@@ -58,12 +59,6 @@ _BINARY_MAGIC = (
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
-def _mb(size: int) -> str:
-    value = size / (1024 * 1024)
-    shown = f"{value:.1f}" if value >= 1 else f"{value:.6f}"  # small test limits stay readable
-    return shown.rstrip("0").rstrip(".")
-
-
 def _max_bytes(max_bytes: int | None) -> int:
     if max_bytes is not None:
         return max_bytes
@@ -71,12 +66,10 @@ def _max_bytes(max_bytes: int | None) -> int:
 
 
 def _check_size(size: int, *, name: str, max_bytes: int | None) -> None:
-    limit = _max_bytes(max_bytes)
-    if size > limit:
-        raise SpeechInputError(
-            _("文件“%(name)s”大小为 %(size)s MB，超过上限 %(limit)s MB")
-            % {"name": name, "size": _mb(size), "limit": _mb(limit)}
-        )
+    try:
+        uploads.check_size(size, limit=_max_bytes(max_bytes), name=name)
+    except uploads.UploadRefused as err:
+        raise SpeechInputError(err.message) from None
 
 
 def _empty(name: str) -> SpeechInputError:
@@ -137,18 +130,29 @@ def _decode_plain(data: bytes, *, name: str) -> str:
     raise _unknown_encoding(name)
 
 
-def _decode_docx(data: bytes, *, name: str) -> str:
+def _decode_docx(data: bytes, *, name: str, max_bytes: int | None = None) -> str:
     from docx import Document
     from docx.table import Table
 
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise SpeechInputError(_("文件“%(name)s”不是有效的 Word 文件（.docx），无法打开") % {"name": name})
+    not_docx = SpeechInputError(_("文件“%(name)s”不是有效的 Word 文件（.docx），无法打开") % {"name": name})
+    if uploads.sniff(data) != "zip":
+        raise not_docx
+    try:
+        # Bounded before python-docx inflates anything: a zip bomb is refused here.
+        uploads.check_office(
+            io.BytesIO(data),
+            name=name,
+            max_inflated=_max_bytes(max_bytes) * uploads.INFLATE_RATIO,
+            kinds=("docx",),
+        )
+    except uploads.UploadRefused as err:
+        if err.code in ("zip_bomb", "too_large"):
+            raise SpeechInputError(err.message) from None
+        raise not_docx from None
     try:
         document = Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several types for a broken package
-        raise SpeechInputError(
-            _("文件“%(name)s”不是有效的 Word 文件（.docx），无法打开") % {"name": name}
-        ) from exc
+        raise not_docx from exc
     lines: list[str] = []
     # Body order matters (a title sits before its speech), so walk paragraphs and tables together.
     for block in document.iter_inner_content():
@@ -170,8 +174,10 @@ def read_text(data: bytes, *, name: str, max_bytes: int | None = None) -> str:
     _check_size(len(data), name=name, max_bytes=max_bytes)
     if not data:
         raise _empty(name)
-    decode = _decode_docx if name.lower().endswith(".docx") else _decode_plain
-    text = decode(data, name=name)
+    if name.lower().endswith(".docx"):
+        text = _decode_docx(data, name=name, max_bytes=max_bytes)
+    else:
+        text = _decode_plain(data, name=name)
     if not text.strip():
         raise _empty(name)
     return text

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 MONTH, QUARTER, YEAR = "month", "quarter", "year"
 _PATTERNS = (
     (re.compile(r"^(\d{4})$"), YEAR),
-    (re.compile(r"^(\d{4})[Qq](\d+)$"), QUARTER),
+    (re.compile(r"^(\d{4})[Qq](\d{1,2})$"), QUARTER),  # bounded: int() refuses thousands of digits
     (re.compile(r"^(\d{4})-?(\d{1,2})$"), MONTH),
     (re.compile(r"^(\d{4})[Mm](\d{1,2})$"), MONTH),
 )
