@@ -55,8 +55,17 @@ def browser() -> Iterator:
     # Playwright's sync API keeps an event loop on this thread; Django's ORM would refuse to run beside it.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from django.db import connections
+
+    # Inside sync_playwright Django's (context-local) connection handler would hand out new connection
+    # objects, without the serialized data that serialized_rollback reloads: when a database test ran
+    # before the browser started, the browser tests after it lost the migrations' rows. Keep the ones
+    # the test database was set up on.
+    kept = {alias: connections[alias] for alias in connections}
     try:
         with sync_playwright() as playwright:
+            for alias, connection in kept.items():
+                connections[alias] = connection
             chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
                 yield chromium

@@ -26,6 +26,11 @@ def env_list(name: str, default: str) -> list[str]:
 
 TESTING = "pytest" in sys.modules or os.environ.get("GUATU_TESTING") == "1"
 DEBUG = env_bool("GUATU_DEBUG", False)
+# A production deployment (behind HTTPS): secure cookies, HSTS, and a second factor required for the
+# project office and the three administrators. Off by default so that `make demo` runs on plain HTTP.
+PRODUCTION = env_bool("GUATU_PRODUCTION", False)
+# 等保 level 3: a second factor (TOTP) for the accounts that can change the whole system.
+REQUIRE_2FA = env_bool("GUATU_REQUIRE_2FA", PRODUCTION)
 SECRET_KEY = os.environ.get("GUATU_SECRET_KEY", "guatu-insecure-development-key-change-me-in-production")
 ALLOWED_HOSTS = env_list("GUATU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("GUATU_CSRF_TRUSTED_ORIGINS", "")
@@ -56,6 +61,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "guatu.core",
     "guatu.accounts",
     "guatu.org",
@@ -77,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "guatu.accounts.middleware.SecurityPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -159,9 +168,13 @@ if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "guatu.accounts.validators.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "guatu.accounts.validators.ComplexityValidator", "OPTIONS": {"min_classes": 3}},
+    {"NAME": "guatu.accounts.validators.HistoryValidator"},
 ]
-AXES_FAILURE_LIMIT = 5
-AXES_COOLOFF_TIME = 0.5  # hours: 30 minutes
+# The security administrator sets both (accounts.SecurityPolicy; 5 failures, 30 minutes by default).
+AXES_FAILURE_LIMIT = "guatu.accounts.security.failure_limit"
+AXES_COOLOFF_TIME = "guatu.accounts.security.cool_off"
+AXES_LOCKOUT_CALLABLE = "guatu.accounts.security.lockout_response"
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]  # 等保: lock the account, whatever address the attempts come from
@@ -233,8 +246,12 @@ TASKS = {
     }
 }
 
-SESSION_COOKIE_AGE = int(os.environ.get("GUATU_SESSION_IDLE_SECONDS", str(10 * 60)))
-SESSION_SAVE_EVERY_REQUEST = True  # idle timeout: every request renews the session
+# Idle timeout: every request renews the session for the security policy's idle minutes (10 by
+# default; the security administrator sets 1 to 30 on the 安全策略 page). This is the age before login.
+SESSION_COOKIE_AGE = 10 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+# 等保: audit and login records are kept at least 180 days; `guatu audit_purge` archives older ones.
+AUDIT_RETENTION_DAYS = int(os.environ.get("GUATU_AUDIT_RETENTION_DAYS", "180"))
 
 # --- notifications
 # E-mail: SMTP once GUATU_EMAIL_HOST names a server; otherwise (development, the demo) the console.
@@ -280,3 +297,59 @@ APP_NAME = _("挂图作战")
 
 # A filter left empty means "all", and says so.
 FILTERS_EMPTY_CHOICE_LABEL = _("全部")
+
+# --- security headers
+# 等保 2.0 level 3. Every script is a static file, so scripts run from this origin only: no inline
+# script, no eval. Styles allow inline: templates put per-row widths and heights in style attributes
+# (progress bars, the Gantt chart) and Swagger UI's page carries a <style>; a style cannot run code.
+# Swagger UI itself is served by SpectacularSwaggerSplitView, whose script is a separate request.
+from csp.constants import NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+INSTALLED_APPS = [*INSTALLED_APPS, "csp"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware"
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],  # Tabler's icons are data: SVGs; chart downloads are blobs
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"  # no path of an internal page leaks to another site
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+# htmx sends the CSRF token from the page's hx-headers; no script reads the cookie.
+CSRF_COOKIE_HTTPONLY = True
+if PRODUCTION:
+    # The development key is public (it is in this file): a production server must not start with it.
+    if SECRET_KEY == "guatu-insecure-development-key-change-me-in-production" or len(SECRET_KEY) < 50:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "生产环境必须设置 GUATU_SECRET_KEY：至少 50 个字符的随机串，不能用开发默认值"
+        )
+    # Served over HTTPS only (behind the city's proxy, which terminates TLS).
+    SECURE_SSL_REDIRECT = env_bool("GUATU_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("GUATU_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("GUATU_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("GUATU_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # "X-Forwarded-Proto: https": the header (and value) by which the proxy says the request came over
+    # HTTPS. Set it only when such a proxy strips that header from what clients send.
+    if _proxy_ssl := os.environ.get("GUATU_PROXY_SSL_HEADER", "").strip():
+        _header, _, _value = _proxy_ssl.partition(":")
+        SECURE_PROXY_SSL_HEADER = (
+            "HTTP_" + _header.strip().upper().replace("-", "_"),
+            _value.strip() or "https",
+        )

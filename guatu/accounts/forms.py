@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from guatu.accounts.models import Role, User
+from guatu.accounts.models import Role, SecurityPolicy, User
 from guatu.core.forms import style_form
 from guatu.core.permissions import restrict
 from guatu.org.models import Region, Unit
@@ -76,3 +76,49 @@ class RoleForm(forms.Form):
         self.fields["unit"].queryset = restrict(Unit.objects, user, "view").order_by("kind", "name")
         self.fields["unit"].label_from_instance = lambda u: f"{u.name}（{u.get_kind_display()}）"
         style_form(self)
+
+
+class PasswordChangeForm(PasswordPairMixin, forms.Form):
+    old_password = forms.CharField(label=_("原密码"), widget=forms.PasswordInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_password_fields(_("新密码"))
+        self.fields["password"].help_text = _(
+            "至少 8 位，含大写字母、小写字母、数字、符号中的至少 3 类，不得与最近 5 次相同"
+        )
+        style_form(self)
+
+
+class SecondFactorForm(forms.Form):
+    token = forms.RegexField(
+        label=_("动态口令"), regex=r"^\d{6}$", max_length=6,
+        error_messages={"invalid": _("请输入手机验证器上的 6 位数字")},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_form(self)
+
+
+class SecurityPolicyForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = SecurityPolicy
+        fields = ["idle_minutes", "password_max_age_days", "lockout_failures", "lockout_minutes"]
+        help_texts = {
+            "idle_minutes": _("1–30；超过此时长无操作即退出登录"),
+            "password_max_age_days": _("1–90；到期后登录须先修改密码"),
+            "lockout_failures": _("3–10；连续输错此数后锁定账号"),
+            "lockout_minutes": _("10–1440"),
+        }
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].initial = self.instance.version
+        style_form(self)
+
+    def _post_clean(self):
+        pass  # the service validates and writes

@@ -1,6 +1,8 @@
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -34,6 +36,13 @@ class User(AbstractUser):
     phone = models.CharField(_("电话"), max_length=30, blank=True)
     # Optimistic concurrency: two administrators editing one account never overwrite each other.
     version = models.PositiveIntegerField(_("版本"), default=1)
+    # 等保: passwords expire, may not repeat the last ones, and one set by an administrator must be
+    # changed by its owner at the next login.
+    password_changed_at = models.DateTimeField(_("密码修改时间"), default=timezone.now)
+    previous_passwords = models.JSONField(_("历史密码摘要"), default=list, blank=True, editable=False)
+    must_change_password = models.BooleanField(_("下次登录须修改密码"), default=False)
+    # The session of the last login: a login while it is still live comes from another browser.
+    last_session_key = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("用户")
@@ -49,3 +58,42 @@ class User(AbstractUser):
     @property
     def is_business(self) -> bool:
         return self.role in BUSINESS_ROLES
+
+    def set_password(self, raw_password):
+        # Every path that sets a password (services, tests, the demo) keeps the history and the date.
+        old = self.password
+        super().set_password(raw_password)
+        if old and self.has_usable_password():
+            keep = PASSWORD_HISTORY - 1  # the current one is the fifth
+            self.previous_passwords = [old, *self.previous_passwords][:keep]
+        self.password_changed_at = timezone.now()
+
+
+PASSWORD_HISTORY = 5
+# Roles that must pass a second factor when GUATU_REQUIRE_2FA is on: they can change the whole system.
+SECOND_FACTOR_ROLES = frozenset({Role.CITY_ADMIN, *THREE_ADMINS})
+
+
+class SecurityPolicy(models.Model):
+    """The security settings the security administrator keeps (one row). Defaults are 等保 level 3."""
+
+    idle_minutes = models.PositiveIntegerField(
+        _("会话空闲超时（分钟）"), default=10, validators=[MinValueValidator(1), MaxValueValidator(30)]
+    )
+    password_max_age_days = models.PositiveIntegerField(
+        _("密码有效期（天）"), default=90, validators=[MinValueValidator(1), MaxValueValidator(90)]
+    )
+    lockout_failures = models.PositiveIntegerField(
+        _("连续失败锁定次数"), default=5, validators=[MinValueValidator(3), MaxValueValidator(10)]
+    )
+    lockout_minutes = models.PositiveIntegerField(
+        _("锁定时长（分钟）"), default=30, validators=[MinValueValidator(10), MaxValueValidator(1440)]
+    )
+    version = models.PositiveIntegerField(_("版本"), default=1)
+
+    class Meta:
+        verbose_name = _("安全策略")
+        verbose_name_plural = _("安全策略")
+
+    def __str__(self) -> str:
+        return str(_("安全策略"))

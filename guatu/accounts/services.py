@@ -11,7 +11,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from guatu.accounts.models import Role, User
+from guatu.accounts import security
+from guatu.accounts.models import Role, SecurityPolicy, User
+from guatu.core import changelog
 from guatu.core.changelog import record_change, snapshot
 from guatu.core.exceptions import Conflict
 from guatu.core.permissions import can, restrict
@@ -34,10 +36,10 @@ ROLE_SCOPE: dict[str, dict[str, Any]] = {
 
 
 def user_snapshot(user: User) -> dict[str, Any]:
-    """The account as the change log keeps it: no password hash, no last-login time."""
+    """The account as the change log keeps it: no password hashes, no last-login time or session."""
     data = snapshot(user)
-    data.pop("password", None)
-    data.pop("last_login", None)
+    for name in ("password", "previous_passwords", "last_login", "last_session_key", "password_changed_at"):
+        data.pop(name, None)
     return data
 
 
@@ -71,6 +73,8 @@ def user_create(*, actor, data: Mapping[str, Any]) -> User:
             setattr(user, name, data[name])
     _check_password(data.get("password") or "", user)
     user.set_password(data["password"])
+    # A password an administrator chose is known to two people: its owner replaces it at first login.
+    user.must_change_password = actor is not None
     user.full_clean()
     user.save()
     after = user_snapshot(user) | {"password": PASSWORD_MARK}
@@ -100,14 +104,37 @@ def user_update(*, actor, user_id: int, version: int, data: Mapping[str, Any]) -
 
 @transaction.atomic
 def user_set_password(*, actor, user_id: int, password: str) -> User:
+    """An administrator's reset: the owner must change it again at the next login."""
     user = _locked(actor, user_id, "change")
     _check_password(password, user)
     before = user_snapshot(user)
     user.set_password(password)
+    user.must_change_password = True
     user.version += 1
     user.save()
     after = user_snapshot(user) | {"password": PASSWORD_MARK}
     record_change(actor=actor, obj=user, action="update", before=before | {"password": ""}, after=after)
+    changelog.record_login(
+        event="password_changed", username=user.get_username(), user=user, detail=_("管理员重置")
+    )
+    return user
+
+
+@transaction.atomic
+def password_change(*, actor: User, old_password: str, new_password: str, request=None) -> User:
+    """The account's owner changes its own password (also when it has expired or was reset)."""
+    user = User.objects.select_for_update().get(pk=actor.pk)
+    if not user.check_password(old_password):
+        raise ValidationError({"old_password": _("原密码不正确")})
+    _check_password(new_password, user)
+    before = user_snapshot(user)
+    user.set_password(new_password)
+    user.must_change_password = False
+    user.version += 1
+    user.save()
+    after = user_snapshot(user) | {"password": PASSWORD_MARK}
+    record_change(actor=actor, obj=user, action="update", before=before | {"password": ""}, after=after)
+    changelog.record_login(event="password_changed", username=user.get_username(), user=user, request=request)
     return user
 
 
@@ -159,3 +186,75 @@ def user_grant_role(
     user.save()
     record_change(actor=actor, obj=user, action="update", before=before, after=user_snapshot(user))
     return user
+
+
+POLICY_FIELDS = ("idle_minutes", "password_max_age_days", "lockout_failures", "lockout_minutes")
+
+
+@transaction.atomic
+def security_policy_update(*, actor, version: int, data: Mapping[str, Any]) -> SecurityPolicy:
+    """The security administrator's settings (三员分立: no other account may change them)."""
+    if actor is not None and not can(actor, "change", SecurityPolicy):
+        raise PermissionDenied(_("只有安全管理员可以修改安全策略"))
+    current = SecurityPolicy.objects.select_for_update().order_by("pk").first()
+    if current is None:
+        current = SecurityPolicy.objects.create()
+        current = SecurityPolicy.objects.select_for_update().get(pk=current.pk)
+    if current.version != version:
+        raise Conflict(
+            _("安全策略已被他人修改（当前版本 %(current)s，您编辑的是版本 %(yours)s），请刷新后重试")
+            % {"current": current.version, "yours": version}
+        )
+    before = snapshot(current)
+    for name in POLICY_FIELDS:
+        if name in data:
+            setattr(current, name, data[name])
+    current.full_clean()
+    if snapshot(current) == before:
+        return current
+    current.version += 1
+    current.save()
+    record_change(actor=actor, obj=current, action="update", before=before)
+    transaction.on_commit(security.forget_policy)
+    return current
+
+
+def _device_record(device) -> dict[str, Any]:
+    # Never the device's secret key: whoever reads the log could otherwise produce its codes.
+    return {"user": device.user_id, "name": device.name, "confirmed": device.confirmed}
+
+
+def second_factor_device(*, user: User):
+    """The account's TOTP device being set up (made once, unconfirmed, until a code confirms it)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name=_("手机动态口令"), confirmed=False)
+
+
+@transaction.atomic
+def second_factor_confirm(*, actor: User, token: str):
+    """Confirm the account's new device with a code it shows; returns the device, or None."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.select_for_update().filter(user=actor, confirmed=False).first()
+    if device is None or not device.verify_token(token):
+        return None
+    device.confirmed = True
+    device.save()
+    TOTPDevice.objects.filter(user=actor).exclude(pk=device.pk).delete()  # one device per account
+    record_change(actor=actor, obj=device, action="create", after=_device_record(device))
+    return device
+
+
+@transaction.atomic
+def second_factor_reset(*, actor, user_id: int) -> int:
+    """The system administrator removes a lost device; the owner sets up a new one at next login."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = _locked(actor, user_id, "change")
+    devices = list(TOTPDevice.objects.filter(user=user))
+    for device in devices:
+        record_change(actor=actor, obj=device, action="delete", before=_device_record(device))
+        device.delete()
+    return len(devices)

@@ -3,7 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from guatu.core.forms import StyledFilterMixin
-from guatu.core.models import ChangeRecord
+from guatu.core.models import ChangeRecord, LoginRecord
 
 
 class ChangeRecordFilterSet(StyledFilterMixin, filters.FilterSet):
@@ -23,3 +23,15 @@ class ChangeRecordFilterSet(StyledFilterMixin, filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(object_repr__icontains=value) | Q(object_id=value))
+
+
+class LoginRecordFilterSet(StyledFilterMixin, filters.FilterSet):
+    event = filters.ChoiceFilter(choices=LoginRecord.Event.choices, label=_("事件"))
+    username = filters.CharFilter(lookup_expr="icontains", label=_("用户名"))
+    ip = filters.CharFilter(label=_("IP 地址"))
+    since = filters.DateFilter(field_name="time", lookup_expr="date__gte", label=_("起始日期"))
+    until = filters.DateFilter(field_name="time", lookup_expr="date__lte", label=_("截止日期"))
+
+    class Meta:
+        model = LoginRecord
+        fields = ["event", "username", "ip", "since", "until"]

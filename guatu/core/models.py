@@ -68,6 +68,65 @@ class ChangeRecord(models.Model):
         return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 
 
+class LoginRecord(models.Model):
+    """One login, failure, lockout, logout or password change, chained like ChangeRecord on a chain
+    of its own (登录日志). Rows are only ever appended."""
+
+    class Event(models.TextChoices):
+        LOGIN = "login", _("登录成功")
+        FAILED = "failed", _("登录失败")
+        LOCKED = "locked", _("账号锁定")
+        LOGOUT = "logout", _("退出")
+        PASSWORD_CHANGED = "password_changed", _("修改密码")
+        OTHER_BROWSER = "other_browser", _("异地/另一浏览器登录")
+        OTP_FAILED = "otp_failed", _("动态口令错误")
+
+    time = models.DateTimeField(_("时间"), db_index=True)
+    event = models.CharField(_("事件"), max_length=20, choices=Event.choices)
+    username = models.CharField(_("用户名"), max_length=150, db_index=True)
+    # As ChangeRecord.actor: the id is hashed, so nothing may cascade into it.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+    user_agent = models.CharField(_("浏览器"), max_length=300, blank=True)
+    detail = models.TextField(_("说明"), blank=True)
+    prev_hash = models.CharField(_("上一记录摘要"), max_length=64)
+    hash = models.CharField(_("摘要"), max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("登录日志")
+        verbose_name_plural = _("登录日志")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.event} {self.username}"
+
+
+class ChainHead(models.Model):
+    """Where each hash chain ends, updated with every append under the chain's lock: a chain alone
+    cannot show that its newest records were deleted, the head can. The anchor is where the chain
+    now starts after older records were archived and purged (`guatu audit_purge`)."""
+
+    chain = models.CharField(_("链"), max_length=20, unique=True)
+    last_hash = models.CharField(_("最后一条记录的摘要"), max_length=64)
+    count = models.BigIntegerField(_("库中记录数"), default=0)
+    anchor_hash = models.CharField(_("起点摘要"), max_length=64)
+    purged = models.BigIntegerField(_("已归档清理记录数"), default=0)
+
+    class Meta:
+        verbose_name = _("哈希链头")
+        verbose_name_plural = _("哈希链头")
+
+    def __str__(self) -> str:
+        return f"{self.chain}: {self.count}"
+
+
 class ImportJob(TrackedModel):
     """An Excel import: validated (dry run), then committed all or nothing; may run in the background."""
 

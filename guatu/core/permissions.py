@@ -208,6 +208,12 @@ def _change_record(user, action: str) -> Q:
     return scope
 
 
+@policy("core.LoginRecord")
+def _login_record(user, action: str) -> Q:
+    # 三员分立: the login log is the auditor's to read; nobody writes it but record_login.
+    return ALL if user.role == Role.AUDITOR and action in READ_ACTIONS else NONE
+
+
 @policy("core.ImportJob")
 def _import_job(user, action: str) -> Q:
     if user.role not in {Role.CITY_ADMIN, Role.COUNTY}:
@@ -231,6 +237,12 @@ def _user(user, action: str) -> Q:
     if action == "view" and user.role in BUSINESS_ROLES:
         return Q(pk=user.pk) | Q(role=Role.STEWARD)
     return NONE
+
+
+@policy("accounts.SecurityPolicy")
+def _security_policy(user, action: str) -> Q:
+    # 三员分立: the security settings are the security administrator's alone.
+    return ALL if user.role == Role.SECADMIN and action in {"view", "change"} else NONE
 
 
 for _label in ("problems.ProblemStatus", "problems.ProblemTransition", "problems.EscalationLevel"):

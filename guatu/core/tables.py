@@ -1,7 +1,7 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
-from guatu.core.models import ChangeRecord
+from guatu.core.models import ChangeRecord, LoginRecord
 
 
 class ChangeRecordTable(tables.Table):
@@ -26,6 +26,25 @@ class ChangeRecordTable(tables.Table):
             "fields",
             "request_id",
         )
+        attrs = {"class": "table table-vcenter card-table table-striped"}
+        order_by = "-id"
+
+
+class LoginRecordTable(tables.Table):
+    id = tables.Column(verbose_name="#")
+    time = tables.DateTimeColumn(format="Y-m-d H:i:s")
+    user_agent = tables.TemplateColumn(
+        "<span title='{{ value }}'>{{ value|truncatechars:40 }}</span>",
+        verbose_name=_("浏览器"),
+        orderable=False,
+    )
+    hash = tables.TemplateColumn(
+        "<code>{{ value|slice:':12' }}</code>", verbose_name=_("摘要"), orderable=False
+    )
+
+    class Meta:
+        model = LoginRecord
+        fields = ("id", "time", "event", "username", "ip", "user_agent", "detail", "hash")
         attrs = {"class": "table table-vcenter card-table table-striped"}
         order_by = "-id"
 

@@ -6,6 +6,7 @@ app_name = "core"
 
 urlpatterns = [
     path("changes/", views.ChangeLogView.as_view(), name="changelog"),
+    path("logins/", views.LoginLogView.as_view(), name="login_log"),
     path("imports/<str:kind>/", imports.ImportView.as_view(), name="import"),
     path("imports/<str:kind>/template/", imports.TemplateDownloadView.as_view(), name="import_template"),
     path("imports/job/<int:pk>/", imports.ImportJobView.as_view(), name="import_job"),

@@ -15,11 +15,11 @@ from django.views.generic import View
 from django_tables2 import RequestConfig
 
 from guatu.core.exceptions import Conflict
-from guatu.core.filters import ChangeRecordFilterSet
-from guatu.core.models import ChangeRecord
+from guatu.core.filters import ChangeRecordFilterSet, LoginRecordFilterSet
+from guatu.core.models import ChangeRecord, LoginRecord
 from guatu.core.pagination import DeferredJoinPaginator
 from guatu.core.permissions import can, restrict
-from guatu.core.tables import ChangeRecordTable
+from guatu.core.tables import ChangeRecordTable, LoginRecordTable
 
 PER_PAGE = 50
 
@@ -186,3 +186,19 @@ class ChangeLogView(ObjectListView):
         if request.user.is_authenticated and request.user.role != "auditor":
             raise PermissionDenied  # 三员分立: the full log is the auditor's alone
         return super().get(request)
+
+
+def logins_queryset(*, user, params) -> LoginRecordFilterSet:
+    return LoginRecordFilterSet(params, queryset=restrict(LoginRecord.objects, user, "view"))
+
+
+class LoginLogView(ObjectListView):
+    """The auditor's login log (登录日志): every login, failure, lockout and logout, newest first."""
+
+    model = LoginRecord
+    table_class = LoginRecordTable
+    template_name = "core/login_log.html"
+
+    @staticmethod
+    def filterset(*, user, params):
+        return logins_queryset(user=user, params=params)

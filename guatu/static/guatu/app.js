@@ -6,6 +6,9 @@ document.addEventListener("DOMContentLoaded", () => {
     if (button && !window.confirm(button.dataset.confirm)) {
       event.preventDefault();
     }
+    if (event.target.closest("[data-print]")) {
+      window.print();
+    }
   });
   // Filters submit on change of a select, so the list follows what the user picks.
   document.querySelectorAll("form[data-autosubmit] select").forEach((select) => {
