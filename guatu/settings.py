@@ -251,7 +251,8 @@ TASKS = {
 SESSION_COOKIE_AGE = 10 * 60
 SESSION_SAVE_EVERY_REQUEST = True
 # 等保: audit and login records are kept at least 180 days; `guatu audit_purge` archives older ones.
-AUDIT_RETENTION_DAYS = int(os.environ.get("GUATU_AUDIT_RETENTION_DAYS", "180"))
+# Read as text: `guatu audit_purge` refuses, in words, a value that is not a whole number of 180 or more.
+AUDIT_RETENTION_DAYS = os.environ.get("GUATU_AUDIT_RETENTION_DAYS", "180")
 
 # --- notifications
 # E-mail: SMTP once GUATU_EMAIL_HOST names a server; otherwise (development, the demo) the console.

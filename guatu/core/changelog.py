@@ -519,11 +519,8 @@ class AuditError(Exception):
 
 
 def retention_days() -> int:
-    """How long audit records stay in the database: settings.AUDIT_RETENTION_DAYS, else the
-    GUATU_AUDIT_RETENTION_DAYS environment variable, else 180; never fewer than 180."""
-    value = getattr(settings, "AUDIT_RETENTION_DAYS", None)
-    if value is None:
-        value = os.environ.get("GUATU_AUDIT_RETENTION_DAYS", RETENTION_MIN_DAYS)
+    """How long audit records stay in the database (GUATU_AUDIT_RETENTION_DAYS); never fewer than 180."""
+    value = settings.AUDIT_RETENTION_DAYS
     try:
         days = int(value)
     except (TypeError, ValueError):

@@ -9,7 +9,7 @@ from guatu.core.changelog import CHANGES, LOGINS, record_change, record_changes,
 from guatu.core.models import ChainHead, ChangeRecord, LoginRecord
 from guatu.org.models import Chain as IndustryChain
 
-pytestmark = [pytest.mark.serial, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.serial, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 THREADS, SINGLE, BULK, BULK_SIZE = 8, 25, 3, 40
 

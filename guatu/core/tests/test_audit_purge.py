@@ -153,11 +153,14 @@ def test_the_command_refuses_a_retention_below_180_days(history, tmp_path, setti
     assert ChangeRecord.objects.count() == 8 and not list(tmp_path.iterdir())
 
 
-def test_the_retention_comes_from_the_environment_too(history, tmp_path, monkeypatch):
-    monkeypatch.setenv("GUATU_AUDIT_RETENTION_DAYS", "179")
+def test_a_longer_retention_keeps_more_and_text_that_is_not_a_number_is_refused(history, tmp_path, settings):
+    settings.AUDIT_RETENTION_DAYS = "179"  # as read from GUATU_AUDIT_RETENTION_DAYS
     with pytest.raises(AuditError, match="179 低于"):
         purge(archive_dir=tmp_path, now=NOW)
-    monkeypatch.setenv("GUATU_AUDIT_RETENTION_DAYS", "364")
+    settings.AUDIT_RETENTION_DAYS = "半年"
+    with pytest.raises(AuditError, match="“半年”不是整数"):
+        purge(archive_dir=tmp_path, now=NOW)
+    settings.AUDIT_RETENTION_DAYS = "364"
     assert purge(archive_dir=tmp_path, now=NOW, dry_run=True).counts == {"change": 1, "login": 1}
 
 
