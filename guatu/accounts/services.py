@@ -10,6 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from guatu.accounts import security
 from guatu.accounts.models import Role, SecurityPolicy, User
@@ -226,8 +227,6 @@ def _device_record(device) -> dict[str, Any]:
 
 def second_factor_device(*, user: User):
     """The account's TOTP device being set up (made once, unconfirmed, until a code confirms it)."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     return device or TOTPDevice.objects.create(user=user, name=_("手机动态口令"), confirmed=False)
 
@@ -235,8 +234,6 @@ def second_factor_device(*, user: User):
 @transaction.atomic
 def second_factor_confirm(*, actor: User, token: str):
     """Confirm the account's new device with a code it shows; returns the device, or None."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     device = TOTPDevice.objects.select_for_update().filter(user=actor, confirmed=False).first()
     if device is None or not device.verify_token(token):
         return None
@@ -250,8 +247,6 @@ def second_factor_confirm(*, actor: User, token: str):
 @transaction.atomic
 def second_factor_reset(*, actor, user_id: int) -> int:
     """The system administrator removes a lost device; the owner sets up a new one at next login."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     user = _locked(actor, user_id, "change")
     devices = list(TOTPDevice.objects.filter(user=user))
     for device in devices:

@@ -188,7 +188,7 @@ class SecondFactorView(LoginRequiredMixin, View):
                 device = services.second_factor_confirm(actor=user, token=token)
             if device is not None:
                 otp_login(request, device)
-                return redirect(request.GET.get("next") or "home")
+                return redirect("home")
             changelog.record_login(
                 event="otp_failed", username=user.get_username(), user=user, request=request
             )

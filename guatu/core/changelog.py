@@ -159,26 +159,45 @@ class Chain:
 CHANGES = Chain("change", "变更记录", "ChangeRecord", record_payload, ("content_type",))
 LOGINS = Chain("login", "登录日志", "LoginRecord", login_payload)
 CHAINS = (CHANGES, LOGINS)
-# An arbitrary constant naming the PostgreSQL advisory lock taken only while a chain's head row is
-# created (after a test empties the tables); once it exists, its row lock serialises appends.
+# An arbitrary constant naming the PostgreSQL advisory locks (one per chain) that serialise appends.
 _CHAIN_LOCK_KEY = 7_202_202
+# The head row each chain had after this process last appended to it, by connection alias: a lookup by
+# key is then enough to find it again (it is current exactly while it still exists, see _move_head).
+_last_heads: dict[tuple[str, str], int] = {}
 
 
 def _locked_head(chain: Chain):
-    """The chain's head row, locked until the transaction ends, so two writers never chain onto the
-    same previous record. SQLite runs write transactions one at a time (IMMEDIATE mode) anyway."""
+    """The chain's head row, with the chain locked until the transaction ends, so two writers never
+    chain onto the same previous record. SQLite runs write transactions one at a time (IMMEDIATE mode)."""
     from guatu.core.models import ChainHead
 
-    heads = ChainHead.objects.select_for_update()
-    head = heads.filter(chain=chain.name).first()
+    db = transaction.get_connection()
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CHAIN_LOCK_KEY, CHAINS.index(chain)])
+    known = _last_heads.get((db.alias, chain.name))
+    head = ChainHead.objects.filter(pk=known, chain=chain.name).first() if known else None
     if head is None:
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-        head, _ = heads.get_or_create(
-            chain=chain.name, defaults={"last_hash": GENESIS, "anchor_hash": GENESIS}
-        )
+        head = ChainHead.objects.filter(chain=chain.name).order_by("-id").first()
+    if head is None:
+        head = ChainHead.objects.create(chain=chain.name, last_hash=GENESIS, anchor_hash=GENESIS)
+    _last_heads[(db.alias, chain.name)] = head.pk
     return head
+
+
+def _move_head(chain: Chain, head, last_hash: str, added: int) -> None:
+    """Replace the head row by a new one rather than update it: one transaction may append thousands of
+    records (the demo, a test), and PostgreSQL would keep every version of one updated row until the
+    transaction ends and walk them all on each later update. A new row and the old one deleted by key
+    cost the same each time. The chain's lock is held, so exactly one head row per chain is visible."""
+    from guatu.core.models import ChainHead
+
+    ChainHead.objects.filter(pk=head.pk).delete()
+    moved = ChainHead.objects.create(
+        chain=chain.name, last_hash=last_hash, count=head.count + added,
+        anchor_hash=head.anchor_hash, purged=head.purged,
+    )  # fmt: skip
+    _last_heads[(transaction.get_connection().alias, chain.name)] = moved.pk
 
 
 class _Tail:
@@ -197,14 +216,12 @@ class _Tail:
 def _appending(chain: Chain) -> Iterator[_Tail]:
     """Append to `chain` in one transaction: link each new record with tail.link() and write it; the
     head then moves to the last one, under the same lock."""
-    from guatu.core.models import ChainHead
-
     with transaction.atomic():
         head = _locked_head(chain)
         tail = _Tail(chain, head.last_hash)
         yield tail
         if tail.added:
-            ChainHead.objects.filter(pk=head.pk).update(last_hash=tail.prev, count=F("count") + tail.added)
+            _move_head(chain, head, tail.prev, tail.added)
 
 
 def record_change(

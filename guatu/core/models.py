@@ -109,17 +109,21 @@ class LoginRecord(models.Model):
 
 
 class ChainHead(models.Model):
-    """Where each hash chain ends, updated with every append under the chain's lock: a chain alone
+    """Where each hash chain ends, moved with every append under the chain's lock: a chain alone
     cannot show that its newest records were deleted, the head can. The anchor is where the chain
-    now starts after older records were archived and purged (`guatu audit_purge`)."""
+    now starts after older records were archived and purged (`guatu audit_purge`).
 
-    chain = models.CharField(_("链"), max_length=20, unique=True)
+    One row per chain; each append replaces it by a new row (see changelog._move_head), so the chain
+    name is not unique while a transaction holds both."""
+
+    chain = models.CharField(_("链"), max_length=20)
     last_hash = models.CharField(_("最后一条记录的摘要"), max_length=64)
     count = models.BigIntegerField(_("库中记录数"), default=0)
     anchor_hash = models.CharField(_("起点摘要"), max_length=64)
     purged = models.BigIntegerField(_("已归档清理记录数"), default=0)
 
     class Meta:
+        indexes = [models.Index(fields=["chain", "id"])]
         verbose_name = _("哈希链头")
         verbose_name_plural = _("哈希链头")
 
