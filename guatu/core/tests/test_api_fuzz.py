@@ -9,7 +9,9 @@ from collections import Counter
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
@@ -49,6 +51,18 @@ def _report_cases():
     yield
     # Shown with -s: how many requests the fuzzing made, by test.
     print(f"\nschemathesis cases: {dict(CASES_RUN)}, total {sum(CASES_RUN.values())}")
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    # Schemathesis calls the WSGI application itself, not through Django's test client, so each
+    # request's end would close (at its start and end) the database connection inside the test's transaction (PostgreSQL then
+    # answers the next request "connection is closed"). The test client does the same as this.
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
 
 
 @pytest.fixture

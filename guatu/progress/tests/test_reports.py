@@ -12,7 +12,7 @@ from django.utils import timezone
 from guatu.accounts.models import Role
 from guatu.core.exceptions import Conflict
 from guatu.core.models import ChangeRecord
-from guatu.core.testing import make_project, make_user
+from guatu.core.testing import make_project, make_user, project_code
 from guatu.progress import selectors, services
 from guatu.progress.models import MonthlyReport, WarningRule
 from guatu.progress.services import (
@@ -518,11 +518,15 @@ def test_demo_reports_are_valid_varied_logged_and_built_once(world):
 
     from guatu.demo import reports as demo_reports
 
-    projects = [
-        building_project(world, is_demo=True, start_months_ago=4 + i % 9, months=10 + i % 14)
-        for i in range(40)
-    ]
     today = timezone.localdate()
+    # Fixed codes: the demo draws per project code, so the test sees the same mix whatever ran before it.
+    projects = [
+        building_project(
+            world, is_demo=True, start_months_ago=4 + i % 9, months=10 + i % 14,
+            code=project_code("211302", n=900_000 + i, year=months_ago(4 + i % 9).year),
+        )
+        for i in range(40)
+    ]  # fmt: skip
     result = SimpleNamespace(created=Counter())
     demo_reports.build(today=today, result=result)
     rows = list(MonthlyReport.objects.select_related("status").order_by("project_id", "month"))
