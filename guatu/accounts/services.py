@@ -103,22 +103,31 @@ def user_update(*, actor, user_id: int, version: int, data: Mapping[str, Any]) -
     return user
 
 
-@transaction.atomic
-def user_set_password(*, actor, user_id: int, password: str) -> User:
-    """An administrator's reset: the owner must change it again at the next login."""
-    user = _locked(actor, user_id, "change")
+def _write_password(
+    *, actor, user: User, password: str, must_change: bool, request=None, detail: str = ""
+) -> User:
+    """Set a checked password, in the change log as a mark (never the hash) and in the login log."""
     _check_password(password, user)
     before = user_snapshot(user)
     user.set_password(password)
-    user.must_change_password = True
+    user.must_change_password = must_change
     user.version += 1
     user.save()
     after = user_snapshot(user) | {"password": PASSWORD_MARK}
     record_change(actor=actor, obj=user, action="update", before=before | {"password": ""}, after=after)
     changelog.record_login(
-        event="password_changed", username=user.get_username(), user=user, detail=_("管理员重置")
+        event="password_changed", username=user.get_username(), user=user, request=request, detail=detail
     )
     return user
+
+
+@transaction.atomic
+def user_set_password(*, actor, user_id: int, password: str) -> User:
+    """An administrator's reset: the owner must change it again at the next login."""
+    user = _locked(actor, user_id, "change")
+    return _write_password(
+        actor=actor, user=user, password=password, must_change=True, detail=_("管理员重置")
+    )
 
 
 @transaction.atomic
@@ -127,16 +136,7 @@ def password_change(*, actor: User, old_password: str, new_password: str, reques
     user = User.objects.select_for_update().get(pk=actor.pk)
     if not user.check_password(old_password):
         raise ValidationError({"old_password": _("原密码不正确")})
-    _check_password(new_password, user)
-    before = user_snapshot(user)
-    user.set_password(new_password)
-    user.must_change_password = False
-    user.version += 1
-    user.save()
-    after = user_snapshot(user) | {"password": PASSWORD_MARK}
-    record_change(actor=actor, obj=user, action="update", before=before | {"password": ""}, after=after)
-    changelog.record_login(event="password_changed", username=user.get_username(), user=user, request=request)
-    return user
+    return _write_password(actor=actor, user=user, password=new_password, must_change=False, request=request)
 
 
 def role_errors(role: str, region: Region | None, unit: Unit | None) -> dict[str, list[str]]:
