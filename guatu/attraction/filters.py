@@ -31,7 +31,8 @@ def screening_blocked_q() -> Q:
 
 def unit_by_id_or_name(value: str) -> Q:
     value = (value or "").strip()
-    if value.isdigit():
+    # An id is ASCII digits that fit a database integer; anything else (², a 30-digit number) is a name.
+    if value.isascii() and value.isdigit() and len(value) <= 18:
         return Q(attracting_unit=int(value))
     return Q(attracting_unit__name=value)
 
